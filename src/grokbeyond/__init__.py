@@ -1,0 +1,36 @@
+"""grokbeyond: grokking (delayed generalisation) beyond neural networks.
+
+Datasets (:mod:`grokbeyond.datasets`), trajectory estimators
+(:mod:`grokbeyond.models`), grokking detection (:mod:`grokbeyond.grokking`), figures and
+reports (:mod:`grokbeyond.report`) and paper reproductions
+(:mod:`grokbeyond.reproduce`).
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from . import datasets, models
+from .grokking import (
+    GrokkingResult,
+    GrokkingSummary,
+    detect_grokking,
+    first_crossing,
+    grokking_table,
+    summarise_grokking,
+)
+
+try:
+    __version__ = version("grokbeyond")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+__all__ = [
+    "GrokkingResult",
+    "GrokkingSummary",
+    "__version__",
+    "datasets",
+    "detect_grokking",
+    "first_crossing",
+    "grokking_table",
+    "models",
+    "summarise_grokking",
+]

@@ -1,0 +1,111 @@
+"""Regression tasks of Miller et al. (2023): noisy sine and linear regression with decoys."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils import check_scalar
+
+from .._random import numpy_generator
+from ._base import make_bunch
+
+__all__ = ["make_decoy_linear", "make_noisy_sine"]
+
+
+def make_noisy_sine(n_samples=100, *, noise=0.1, train_fraction=0.5, random_state=None):
+    """Noisy sine, the GP-regression data of Miller et al. (2023, sec. 3.2, experiment E3).
+
+    ``x ~ U[-1.5, 1.5)``, ``y = sin(2x) + noise * ε`` with ``ε ~ N(0, 1)``; a random
+    permutation splits the samples into training and test sets.
+
+    Parameters
+    ----------
+    n_samples : int, default=100
+        Total number of samples (``>= 2``).
+    noise : float, default=0.1
+        Standard deviation of the additive Gaussian noise (``>= 0``).
+    train_fraction : float, default=0.5
+        Fraction of samples used for training, in (0, 1).
+    random_state : None, int, numpy.random.Generator or RandomState, default=None
+        Seed of the draws.
+
+    Returns
+    -------
+    data : sklearn.utils.Bunch
+        ``X_train`` of shape (n_train, 1), ``y_train`` of shape (n_train,), ``X_test``,
+        ``y_test``; float64.
+
+    Raises
+    ------
+    ValueError
+        If ``n_samples < 2``, ``noise < 0`` or ``train_fraction`` is outside (0, 1).
+    """
+    n_samples = check_scalar(n_samples, "n_samples", Integral, min_val=2)
+    noise = check_scalar(noise, "noise", Real, min_val=0.0)
+    train_fraction = check_scalar(
+        train_fraction, "train_fraction", Real, min_val=0.0, max_val=1.0, include_boundaries="neither"
+    )
+    rng = numpy_generator(random_state, "make_noisy_sine")
+    x = rng.uniform(-1.5, 1.5, size=n_samples)
+    y = np.sin(2.0 * x) + noise * rng.standard_normal(n_samples)
+    order = rng.permutation(n_samples)
+    n_train = min(max(1, round(train_fraction * n_samples)), n_samples - 1)
+    train, test = order[:n_train], order[n_train:]
+    return make_bunch(
+        x[train, None], y[train], x[test, None], y[test],
+        task="noisy_sine",
+        params=dict(n_samples=n_samples, noise=noise, train_fraction=train_fraction),
+        relevant_features=[0],
+        concealed_features=[],
+    )
+
+
+def make_decoy_linear(n_samples=100, *, n_train=2, slope=0.3, frequency=100.0, random_state=None):
+    """Linear regression with decoy features (Miller et al. 2023, sec. 3.3, experiments E4–E7).
+
+    ``x ~ U(-0.5, 0.5)``, ``y = slope * x``; the features are
+    ``[x, x², x³, sin(frequency * x)]``. Only the first is relevant; the other three are
+    decoys a model can use to interpolate the few training points. The first
+    ``n_train`` samples train, the rest test (the paper: 2 train, 98 test).
+
+    Parameters
+    ----------
+    n_samples : int, default=100
+        Total number of samples.
+    n_train : int, default=2
+        Number of training samples (``1 <= n_train < n_samples``).
+    slope : float, default=0.3
+        Slope of the true linear function.
+    frequency : float, default=100.0
+        Angular frequency of the ``sin`` decoy.
+    random_state : None, int, numpy.random.Generator or RandomState, default=None
+        Seed of the draws.
+
+    Returns
+    -------
+    data : sklearn.utils.Bunch
+        ``X_train`` of shape (n_train, 4), ``y_train`` of shape (n_train,), ``X_test``
+        of shape (n_samples - n_train, 4), ``y_test``; ``relevant_features = [0]``,
+        ``concealed_features = [1, 2, 3]`` (the decoys).
+
+    Raises
+    ------
+    ValueError
+        If ``n_train`` is not in ``[1, n_samples)``.
+    """
+    n_samples = check_scalar(n_samples, "n_samples", Integral, min_val=2)
+    n_train = check_scalar(n_train, "n_train", Integral, min_val=1, max_val=n_samples - 1)
+    slope = check_scalar(slope, "slope", Real)
+    frequency = check_scalar(frequency, "frequency", Real)
+    rng = numpy_generator(random_state, "make_decoy_linear")
+    x = rng.uniform(-0.5, 0.5, size=n_samples)
+    X = np.stack([x, x**2, x**3, np.sin(frequency * x)], axis=1)
+    y = slope * x
+    return make_bunch(
+        X[:n_train], y[:n_train], X[n_train:], y[n_train:],
+        task="decoy_linear",
+        params=dict(n_samples=n_samples, n_train=n_train, slope=slope, frequency=frequency),
+        relevant_features=[0],
+        concealed_features=[1, 2, 3],
+    )

@@ -1,0 +1,400 @@
+"""The shared base of every grokbeyond estimator: one training loop for all families.
+
+A family supplies what is its own (building the model, the optimiser, the data-fit and
+complexity terms, predictions); the base owns validation, the step schedule,
+minibatching, evaluation, the ``history_`` rows, progress and seeding.
+
+Every tensor a family builds carries a leading *replicate* axis of size
+``n_replicates`` (1 for a single estimator), and every term is returned per replicate,
+shape ``(n_replicates,)``. Replicates have disjoint parameters and the loop minimises the
+*sum* of their objectives, so each replicate's gradient, and hence its trajectory under
+an element-wise optimiser (SGD, Adam), is exactly the one it would have alone. A batch
+of seeds can thus later be trained as one batched model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import check_scalar
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted, validate_data
+from tqdm.auto import tqdm
+
+from .._random import check_random_state, torch_generator
+
+__all__ = ["HISTORY_COLUMNS", "NumericalError", "TrajectoryClassifier", "TrajectoryEstimator", "evaluation_steps"]
+
+HISTORY_COLUMNS = ("step", "split", "objective", "data_fit", "complexity", "loss", "error")
+"""Columns every ``history_`` has; classifiers add ``accuracy``, families add their own."""
+
+_N_LOG_STEPS = 100
+
+
+class NumericalError(RuntimeError):
+    """A numerical failure during ``fit`` (non-finite objective, failed Cholesky).
+
+    Attributes
+    ----------
+    step : int
+        The optimisation step at which the failure happened.
+    history : pandas.DataFrame
+        The ``history_`` rows recorded before the failure, so a sweep can store them.
+    """
+
+    def __init__(self, message: str, *, step: int, history: pd.DataFrame):
+        super().__init__(message)
+        self.step = step
+        self.history = history
+
+
+def evaluation_steps(max_iter: int, eval_every) -> np.ndarray:
+    """Steps at which ``fit`` evaluates and records the model.
+
+    Parameters
+    ----------
+    max_iter : int
+        Number of optimisation steps.
+    eval_every : int or "log"
+        Every ``eval_every`` steps, or ``"log"``: every step up to 10, then about 100
+        log-spaced steps (grokking is seen on a log-step axis). Step 0 (the
+        initialisation) and step ``max_iter`` (the final state) are always included.
+
+    Returns
+    -------
+    steps : ndarray of shape (n_evaluations,)
+        Sorted, unique steps in ``[0, max_iter]``.
+
+    Raises
+    ------
+    ValueError
+        If ``eval_every`` is neither a positive int nor ``"log"``.
+    """
+    if isinstance(eval_every, str):
+        if eval_every != "log":
+            raise ValueError(f"eval_every must be a positive int or 'log'; got {eval_every!r}.")
+        grid = np.geomspace(1, max(max_iter, 1), _N_LOG_STEPS).round()
+        steps = np.concatenate([np.arange(min(10, max_iter) + 1), grid, [max_iter]])
+    else:
+        eval_every = check_scalar(eval_every, "eval_every", Integral, min_val=1)
+        steps = np.concatenate([np.arange(0, max_iter + 1, eval_every), [max_iter]])
+    return np.unique(steps.astype(np.int64))
+
+
+class TrajectoryEstimator(BaseEstimator):
+    """Base class of grokbeyond's estimators: ``fit`` records a training trajectory.
+
+    Not used directly; every family (``GPClassifier``, ``LogisticRegression``, ...)
+    derives from it and shares its parameters ``max_iter``, ``eval_every``,
+    ``random_state`` and ``verbose``.
+
+    ``fit`` runs ``max_iter`` optimisation steps and records ``history_``, a tidy
+    DataFrame with one row per evaluated step and split and the columns
+
+    ============ ==============================================================
+    step         optimisation steps taken before the row's evaluation (0 = init)
+    split        ``"train"`` or ``"test"`` (``eval_set``)
+    objective    ``data_fit + complexity``, the per-datapoint training objective
+    data_fit     the data-fit term on that split, per datapoint (nats)
+    complexity   the complexity term, per training datapoint (nats); a property
+                 of the model, equal on both splits
+    loss         the mean negative log predictive probability (classifiers) or
+                 the family's predictive loss, per datapoint
+    error        misclassification rate (classifiers) or mean squared error
+    accuracy     classifiers only: ``1 - error``
+    ...          family-specific columns (lengthscales, norms, ...)
+    ============ ==============================================================
+
+    A row at step ``t`` describes the model after ``t`` updates, computed before the
+    ``t``-th update (as in Miller et al.'s code). With full-batch training, the train
+    row is computed from the very forward pass that gives the step's gradient.
+
+    Subclasses implement ``_build``, ``_make_optimizer``, ``_terms`` and the
+    prediction hooks; see each method.
+    """
+
+    # Exceptions a family raises for numerical failures, reported as NumericalError.
+    _numerical_errors: tuple[type[BaseException], ...] = ()
+
+    # ---- hooks a family implements -------------------------------------------------
+    def _build(self, X: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> None:
+        """Create the fitted model from training data of shape (R, n, d) and (R, n)."""
+        raise NotImplementedError
+
+    def _make_optimizer(self) -> torch.optim.Optimizer:
+        """Return the optimiser over the model's parameters."""
+        raise NotImplementedError
+
+    def _terms(self, X: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Per-replicate terms on (X, y): ``objective``, ``data_fit``, ``complexity``,
+        ``loss``, ``error`` (and ``accuracy``), each of shape (R,); further keys are
+        recorded as extra columns."""
+        raise NotImplementedError
+
+    def _gradient_objective(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The per-replicate quantity whose gradient the optimiser follows."""
+        return terms["objective"]
+
+    def _model_quantities(self) -> dict[str, torch.Tensor]:
+        """Model-level quantities recorded on every row, shape (R,) or (R, k)."""
+        return {}
+
+    def _check_params(self) -> None:
+        """Validate the family's own parameters (raise ValueError / TypeError)."""
+
+    def _fit_context(self):
+        """A context manager active during fit and prediction (e.g. gpytorch settings)."""
+        return contextlib.nullcontext()
+
+    _torch_dtype = torch.float64
+
+    # ---- data handling ----------------------------------------------------------
+    def _validate_targets(self, y, *, fitting: bool) -> np.ndarray:
+        raise NotImplementedError
+
+    def _as_tensors(self, X, y):
+        X = torch.tensor(np.asarray(X), dtype=self._torch_dtype).unsqueeze(0)
+        y = torch.tensor(np.asarray(y), dtype=self._target_dtype()).unsqueeze(0)
+        return X, y
+
+    def _target_dtype(self):
+        return self._torch_dtype
+
+    def _validate_eval_set(self, eval_set):
+        if eval_set is None:
+            return None
+        if not isinstance(eval_set, (tuple, list)) or len(eval_set) != 2:
+            raise TypeError("eval_set must be a pair (X_test, y_test).")
+        X_test, y_test = validate_data(
+            self, eval_set[0], eval_set[1], reset=False, dtype="numeric", y_numeric=False
+        )
+        return self._as_tensors(X_test, self._validate_targets(y_test, fitting=False))
+
+    def _check_base_params(self) -> None:
+        check_scalar(self.max_iter, "max_iter", Integral, min_val=0)
+        evaluation_steps(int(self.max_iter), self.eval_every)
+        check_random_state(self.random_state)
+        batch_size = getattr(self, "batch_size", None)
+        if batch_size is not None:
+            check_scalar(batch_size, "batch_size", Integral, min_val=1)
+        self._check_params()
+
+    # ---- the loop -------------------------------------------------------------
+    def fit(self, X, y, *, eval_set=None):
+        """Fit the model, recording its trajectory in ``history_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training inputs.
+        y : array-like of shape (n_samples,)
+            Training targets.
+        eval_set : tuple (X_test, y_test), default=None
+            Held-out data evaluated at the same steps as the training data; its rows
+            have ``split == "test"``.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            If the inputs contain NaN or infinity, have the wrong number of
+            dimensions or features, mismatched lengths, or unsuitable targets, or a
+            parameter is invalid.
+        NumericalError
+            If the objective becomes non-finite or a factorisation fails; its
+            ``step`` and ``history`` attributes say where and what was recorded.
+        """
+        self._check_base_params()
+        X, y = validate_data(self, X, y, dtype="numeric", y_numeric=False)
+        y = self._validate_targets(y, fitting=True)
+        X_train, y_train = self._as_tensors(X, y)
+        test = self._validate_eval_set(eval_set)
+        generator = torch_generator(self.random_state)
+        self.n_train_ = X_train.shape[1]
+
+        max_iter = int(self.max_iter)
+        record_at = set(evaluation_steps(max_iter, self.eval_every).tolist())
+        batches = self._batches(X_train.shape[1], generator)
+        rows: list[dict] = []
+        step = 0
+        try:
+            with self._fit_context():
+                self._build(X_train, y_train, generator)
+                optimizer = self._make_optimizer()
+                progress = tqdm(total=max_iter, disable=not self.verbose, desc=type(self).__name__)
+                for step in range(max_iter + 1):
+                    record = step in record_at
+                    train_terms = None
+                    if step < max_iter:
+                        index = next(batches)
+                        Xb, yb = (X_train, y_train) if index is None else (X_train[:, index], y_train[:, index])
+                        optimizer.zero_grad(set_to_none=True)
+                        terms = self._terms(Xb, yb)
+                        objective = self._gradient_objective(terms)
+                        if not torch.isfinite(objective).all():
+                            raise FloatingPointError(f"the objective is {objective.tolist()}")
+                        objective.sum().backward()
+                        if record and index is None:
+                            train_terms = terms
+                    if record:
+                        rows += self._rows(step, "train", train_terms, X_train, y_train)
+                        if test is not None:
+                            rows += self._rows(step, "test", None, *test)
+                        if self.verbose:
+                            progress.set_postfix(self._postfix(rows, test is not None))
+                    if step < max_iter:
+                        optimizer.step()
+                        progress.update()
+                progress.close()
+        except (FloatingPointError, *self._numerical_errors) as err:
+            raise NumericalError(
+                f"{type(self).__name__}.fit failed at step {step}: {type(err).__name__}: {err}",
+                step=step,
+                history=self._history_frame(rows),
+            ) from err
+
+        self.history_ = self._history_frame(rows)
+        self.n_iter_ = max_iter
+        return self
+
+    def _batches(self, n: int, generator: torch.Generator):
+        """Yield index tensors of minibatches (epoch-wise shuffles), or None for full batch."""
+        batch_size = getattr(self, "batch_size", None)
+        if batch_size is None or batch_size >= n:
+            while True:
+                yield None
+        while True:
+            order = torch.randperm(n, generator=generator)
+            for start in range(0, n, batch_size):
+                yield order[start : start + batch_size]
+
+    def _rows(self, step, split, terms, X, y) -> list[dict]:
+        if terms is None:
+            with torch.no_grad():
+                terms = self._terms(X, y)
+        with torch.no_grad():
+            values = {name: value.detach() for name, value in terms.items()}
+            values.update(self._model_quantities())
+        n_replicates = next(iter(values.values())).shape[0]
+        rows = []
+        for r in range(n_replicates):
+            row = {"step": step, "split": split}
+            if n_replicates > 1:
+                row["replicate"] = r
+            for name, value in values.items():
+                value = value[r]
+                if value.ndim == 0:
+                    row[name] = value.item()
+                else:
+                    row.update({f"{name}_{i}": v for i, v in enumerate(value.tolist())})
+            rows.append(row)
+        return rows
+
+    @staticmethod
+    def _postfix(rows, has_test):
+        last = rows[-2:] if has_test else rows[-1:]
+        key = "accuracy" if "accuracy" in last[-1] else "error"
+        return {f"{row['split']}_{key}": f"{row[key]:.3f}" for row in last}
+
+    @staticmethod
+    def _history_frame(rows) -> pd.DataFrame:
+        frame = pd.DataFrame(rows)
+        if frame.empty:
+            return pd.DataFrame(columns=list(HISTORY_COLUMNS))
+        front = [c for c in (*HISTORY_COLUMNS[:2], "replicate", *HISTORY_COLUMNS[2:], "accuracy") if c in frame]
+        frame = frame[front + [c for c in frame.columns if c not in front]]
+        frame["split"] = frame["split"].astype("category")
+        return frame
+
+
+class TrajectoryClassifier(ClassifierMixin, TrajectoryEstimator):
+    """Base class of grokbeyond's classifiers: label encoding, ``predict_proba``, ``predict``.
+
+    A family implements ``_predict_proba(X)`` returning a tensor of shape
+    (R, n_samples, n_classes).
+    """
+
+    _binary_only = False
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = not self._binary_only
+        return tags
+
+    def _target_dtype(self):
+        return torch.long
+
+    def _validate_targets(self, y, *, fitting: bool) -> np.ndarray:
+        check_classification_targets(y)
+        if fitting:
+            encoder = LabelEncoder().fit(y)
+            if len(encoder.classes_) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes in y; "
+                    f"got one class ({encoder.classes_[0]!r})."
+                )
+            if self._binary_only and type_of_target(y, input_name="y") != "binary":
+                raise ValueError(
+                    "Only binary classification is supported. The type of the target is "
+                    f"{type_of_target(y, input_name='y')} ({len(encoder.classes_)} classes); "
+                    f"{type(self).__name__} handles two classes."
+                )
+            self.classes_ = encoder.classes_
+            return encoder.transform(y)
+        unseen = np.setdiff1d(np.unique(y), self.classes_)
+        if unseen.size:
+            raise ValueError(f"eval_set y contains labels not seen in the training y: {unseen.tolist()}.")
+        return np.searchsorted(self.classes_, y)
+
+    def predict_proba(self, X):
+        """Predictive class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If called before ``fit``.
+        ValueError
+            If ``X`` has NaN, the wrong shape or the wrong number of features.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype="numeric")
+        X = torch.tensor(X, dtype=self._torch_dtype).unsqueeze(0)
+        with torch.no_grad(), self._fit_context():
+            proba = self._predict_proba(X)[0]
+        return proba.numpy().astype(np.float64)
+
+    def predict(self, X):
+        """Predicted class labels (the most probable class).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Labels from ``classes_``.
+        """
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def _predict_proba(self, X: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
