@@ -394,7 +394,8 @@ class TrajectoryClassifier(ClassifierMixin, TrajectoryEstimator):
         y_pred : ndarray of shape (n_samples,)
             Labels from ``classes_``.
         """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)  # checks fitted state and input first
+        return self.classes_[np.argmax(proba, axis=1)]
 
     def _predict_proba(self, X: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

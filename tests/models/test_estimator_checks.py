@@ -1,0 +1,36 @@
+"""scikit-learn's estimator contract, executed on every grokbeyond estimator."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from grokbeyond.models import GPClassifier, LogisticRegression
+
+# Small budgets: the checks fit hundreds of times. Learning rates are raised so that a
+# few dozen steps fit scikit-learn's easy test problems. The GP runs in float64 here:
+# in float32 its predictions for a sample differ by ~1e-5 with the batch they are
+# computed in, beyond the checks' 1e-7 tolerance (tested separately, to 1e-4, in
+# test_gp_classifier.py).
+ESTIMATORS = [
+    GPClassifier(max_iter=30, lr=0.1, dtype="float64", random_state=0),
+    LogisticRegression(max_iter=100, lr=0.5, weight_decay=1e-4, random_state=0),
+]
+
+# Checks an estimator cannot pass, with the reason.
+EXPECTED_FAILED_CHECKS: dict[str, dict[str, str]] = {
+    "GPClassifier": {
+        "check_methods_sample_order_invariance": (
+            "gpytorch computes the kernel of the inducing points and the query batch jointly; "
+            "its rounding depends on the query order and the ill-conditioned inducing-point "
+            "solve amplifies it to ~1e-7 relative, above the check's rtol=1e-7. Predictions "
+            "are order-invariant to 1e-5 (test_gp_classifier.py)."
+        ),
+    },
+}
+
+
+def _expected_failed_checks(estimator):
+    return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)
+def test_sklearn_estimator_contract(estimator, check):
+    check(estimator)
