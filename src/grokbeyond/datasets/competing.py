@@ -26,10 +26,13 @@ def make_competing_features(
     example ``i`` has ``memorisation_scale`` in feature ``n_signal + i`` and 0
     elsewhere; test examples have all memorisation features 0. A linear model can fit
     the training set through the memorisation features alone (one weight per
-    example, useless at test time) or through the signal (few weights, generalises).
-    With a weak signal and strong memorisation features, gradient descent fits
-    through memorisation first; weight decay later favours the signal, whose norm
-    cost does not grow with ``n_train``.
+    example, useless at test time) or through the signal (few weights that
+    generalise); which route gradient descent takes first, and whether weight decay
+    later moves it to the other, depends on the two scales, the weight decay, the
+    initialisation and the intercept. A logistic regression at
+    ``signal_scale=0.1, memorisation_scale=3`` fits the training set through
+    memorisation and stays near chance on the test set (``tests/models/test_logistic.py``);
+    settings in which it groks are not charted yet.
 
     Parameters
     ----------

@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 __all__ = ["plot_trajectories"]
 
 _SPLIT_PALETTE = {"train": "tab:blue", "test": "tab:orange"}
-_TERM_PALETTE = {"data_fit": "tab:green", "complexity": "tab:red"}
+_TERM_PALETTE = {"data_fit": "tab:green", "complexity": "tab:red", "kl": "tab:purple"}
 
 
 def plot_trajectories(

@@ -1,0 +1,155 @@
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from grokbeyond.models import HISTORY_COLUMNS, GPClassifier, LogisticRegression, NumericalError, evaluation_steps
+
+FAMILIES = [
+    GPClassifier(max_iter=6, random_state=0),
+    LogisticRegression(max_iter=6, random_state=0),
+]
+
+
+@pytest.fixture
+def toy():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = (X[:, 0] > 0).astype(int)
+    return X, y
+
+
+def test_evaluation_steps():
+    np.testing.assert_array_equal(evaluation_steps(10, 3), [0, 3, 6, 9, 10])
+    log = evaluation_steps(5000, "log")
+    assert log[0] == 0 and log[-1] == 5000
+    assert set(range(11)) <= set(log.tolist())  # dense early
+    assert len(log) < 120 and np.all(np.diff(log) > 0)
+    with pytest.raises(ValueError, match="eval_every"):
+        evaluation_steps(10, "linear")
+    with pytest.raises(ValueError, match="eval_every"):
+        evaluation_steps(10, 0)
+
+
+@pytest.mark.parametrize("estimator", FAMILIES, ids=lambda e: type(e).__name__)
+def test_history_schema(estimator, toy):
+    X, y = toy
+    est = clone(estimator).set_params(eval_every=2).fit(X, y, eval_set=(X[:10], y[:10]))
+    h = est.history_
+    assert isinstance(h, pd.DataFrame)
+    assert list(h.columns[: len(HISTORY_COLUMNS)]) == list(HISTORY_COLUMNS)
+    assert "accuracy" in h.columns
+    assert sorted(h["step"].unique()) == [0, 2, 4, 6]
+    assert set(h["split"]) == {"train", "test"}
+    assert len(h) == 8 and not h[list(HISTORY_COLUMNS[2:])].isna().any().any()
+    np.testing.assert_allclose(h["objective"], h["data_fit"] + h["complexity"], rtol=1e-5)
+    np.testing.assert_allclose(h["error"], 1 - h["accuracy"])
+    # complexity is a property of the model, equal on both splits
+    pivot = h.pivot(index="step", columns="split", values="complexity")
+    np.testing.assert_allclose(pivot["train"], pivot["test"])
+    assert est.n_iter_ == 6
+
+
+@pytest.mark.parametrize("estimator", FAMILIES, ids=lambda e: type(e).__name__)
+def test_train_rows_without_eval_set(estimator, toy):
+    X, y = toy
+    h = clone(estimator).fit(X, y).history_
+    assert set(h["split"]) == {"train"} and len(h) == 7
+
+
+@pytest.mark.parametrize("estimator", FAMILIES, ids=lambda e: type(e).__name__)
+def test_reproducible_and_independent_of_global_rng(estimator, toy):
+    import torch
+
+    X, y = toy
+    torch.manual_seed(1)
+    a = clone(estimator).fit(X, y).history_
+    torch.manual_seed(2)
+    np.random.seed(2)
+    state = torch.get_rng_state()
+    b = clone(estimator).fit(X, y).history_
+    pd.testing.assert_frame_equal(a, b)
+    assert torch.equal(state, torch.get_rng_state()), "fit must not draw from the global torch RNG"
+
+
+@pytest.mark.parametrize("estimator", FAMILIES, ids=lambda e: type(e).__name__)
+def test_clone_and_get_params_round_trip(estimator):
+    params = estimator.get_params()
+    twin = clone(estimator)
+    assert twin.get_params() == params
+    assert type(estimator)(**params).get_params() == params
+
+
+@pytest.mark.parametrize("estimator", FAMILIES, ids=lambda e: type(e).__name__)
+def test_not_fitted_error(estimator, toy):
+    with pytest.raises(NotFittedError):
+        clone(estimator).predict(toy[0])
+
+
+@pytest.mark.parametrize("estimator", FAMILIES, ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize(
+    "make_bad, error, match",
+    [
+        (lambda X, y: (np.where(np.arange(X.size).reshape(X.shape) == 3, np.nan, X), y), ValueError, "NaN"),
+        (lambda X, y: (X[:, 0], y), ValueError, "2D array"),
+        (lambda X, y: (X[None], y), ValueError, "dim"),
+        (lambda X, y: (X, y[:-1]), ValueError, "inconsistent numbers of samples"),
+        (lambda X, y: (X, np.zeros_like(y)), ValueError, "one class"),
+        (lambda X, y: (X, y + 0.5), ValueError, "Unknown label type"),
+    ],
+    ids=["nan", "1d", "3d", "lengths", "one-class", "continuous"],
+)
+def test_bad_inputs_raise_clear_errors(estimator, toy, make_bad, error, match):
+    X, y = make_bad(*toy)
+    with pytest.raises(error, match=match):
+        clone(estimator).fit(X, y)
+
+
+@pytest.mark.parametrize("estimator", FAMILIES, ids=lambda e: type(e).__name__)
+def test_bad_eval_set(estimator, toy):
+    X, y = toy
+    with pytest.raises(ValueError, match="features"):
+        clone(estimator).fit(X, y, eval_set=(X[:, :2], y))
+    with pytest.raises(ValueError, match="not seen"):
+        clone(estimator).fit(X, y, eval_set=(X, y + 5))
+    with pytest.raises(TypeError, match="pair"):
+        clone(estimator).fit(X, y, eval_set=X)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(max_iter=-1), "max_iter"),
+        (dict(eval_every="sometimes"), "eval_every"),
+        (dict(random_state="seed"), "random_state"),
+        (dict(lr=0.0), "lr"),
+    ],
+)
+@pytest.mark.parametrize("estimator", FAMILIES, ids=lambda e: type(e).__name__)
+def test_bad_parameters(estimator, toy, params, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        clone(estimator).set_params(**params).fit(*toy)
+
+
+def test_numerical_failure_names_the_step_and_keeps_the_history(toy):
+    X, y = toy
+    # A learning rate this large sends the weights, then the logits, to infinity.
+    est = LogisticRegression(max_iter=20, lr=1e306, weight_decay=0.0)
+    with pytest.raises(NumericalError, match=r"at step \d+") as info:
+        est.fit(X * 1e3, y)
+    assert info.value.step >= 1
+    assert isinstance(info.value.history, pd.DataFrame)
+    assert (info.value.history["step"] < info.value.step).all()
+
+
+def test_multi_class_classifier_predicts_original_labels():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 2)) + np.repeat(np.array([[4, 0], [0, 4], [-4, -4]]), 30, axis=0)
+    y = np.repeat(np.array(["a", "b", "c"]), 30)
+    est = LogisticRegression(max_iter=200, lr=0.5, weight_decay=0.0, random_state=0).fit(X, y)
+    assert est.coef_.shape == (2, 3)
+    assert set(est.predict(X)) == {"a", "b", "c"}
+    assert est.score(X, y) > 0.95
+    proba = est.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(1), 1.0)

@@ -1,0 +1,96 @@
+import gpytorch
+import numpy as np
+import pytest
+import torch
+from linear_operator.utils.errors import NotPSDError
+
+from grokbeyond import detect_grokking
+from grokbeyond.models import GPClassifier, NumericalError
+
+
+@pytest.fixture(scope="module")
+def grokked(small_parity):
+    data = small_parity
+    clf = GPClassifier(max_iter=60, lr=0.05, random_state=0)
+    return clf.fit(data.X_train, data.y_train, eval_set=(data.X_test, data.y_test))
+
+
+def test_gp_groks_concealed_parity(grokked):
+    result = detect_grokking(grokked.history_, min_delay=10)
+    assert result.phase == "grokking", result
+    assert result.t_memorise <= 3  # fits the training set almost at once
+    assert result.gap >= 10
+    test = grokked.history_.query("split == 'test'").set_index("step")["accuracy"]
+    assert test.loc[: result.t_memorise].max() < 0.7  # test near chance while train is fit
+
+
+def test_relevant_lengthscales_shrink_concealed_grow(grokked, small_parity):
+    lengthscale = grokked.lengthscale_
+    relevant = lengthscale[small_parity.relevant_features]
+    concealed = lengthscale[small_parity.concealed_features]
+    assert relevant.max() < 0.693 < concealed.min()
+    final = grokked.history_.query("split == 'train'").iloc[-1]
+    np.testing.assert_allclose(final[[f"lengthscale_{i}" for i in range(30)]].to_numpy(float), lengthscale, rtol=1e-6)
+
+
+def test_objective_is_gpytorch_negative_elbo_per_datapoint(small_parity):
+    data = small_parity
+    clf = GPClassifier(max_iter=3, dtype="float64", random_state=0).fit(data.X_train, data.y_train)
+    X = torch.tensor(data.X_train)[None]
+    y = torch.tensor(data.y_train, dtype=torch.float64)[None]
+    elbo = gpytorch.mlls.VariationalELBO(clf.likelihood_, clf.model_, num_data=len(y[0]))
+    with torch.no_grad():
+        terms = clf._terms(X, y)
+        expected = -elbo(clf.model_(X), y)
+    torch.testing.assert_close(terms["objective"], expected, rtol=1e-10, atol=1e-12)
+
+
+def test_without_kl_lengthscales_never_move(small_parity):
+    # Paper ablation E1b: unwhitened inducing points at the training inputs make the
+    # data-fit term independent of the kernel hyperparameters.
+    data = small_parity
+    clf = GPClassifier(max_iter=40, lr=0.05, beta=0.0, random_state=0)
+    clf.fit(data.X_train, data.y_train, eval_set=(data.X_test, data.y_test))
+    np.testing.assert_allclose(clf.lengthscale_, np.log(2.0), rtol=1e-6)
+    assert (clf.history_["complexity"] == 0).all() and (clf.history_["kl"] > 0).any()
+    assert detect_grokking(clf.history_).phase == "memorisation"
+
+
+def test_whitened_and_learned_inducing_points_fit(small_parity):
+    data = small_parity
+    for params in (dict(variational_strategy="whitened"), dict(n_inducing=20)):
+        clf = GPClassifier(max_iter=20, lr=0.05, random_state=0, **params)
+        clf.fit(data.X_train, data.y_train)
+        assert clf.model_.variational_strategy.inducing_points.shape[-2] == params.get("n_inducing", 200)
+        assert np.isfinite(clf.history_["objective"]).all()
+    assert clf.model_.variational_strategy.inducing_points.requires_grad
+
+
+def test_float32_predictions_are_order_invariant(grokked, small_parity):
+    X = small_parity.X_test
+    order = np.random.default_rng(0).permutation(len(X))
+    np.testing.assert_allclose(grokked.predict_proba(X)[order], grokked.predict_proba(X[order]), atol=1e-5)
+
+
+def test_more_than_two_classes_is_a_clear_error():
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    with pytest.raises(ValueError, match="Only binary classification"):
+        GPClassifier(max_iter=2).fit(X, np.arange(30) % 3)
+
+
+def test_cholesky_failure_names_the_step(small_parity, monkeypatch):
+    data = small_parity
+    clf = GPClassifier(max_iter=5, random_state=0)
+    original = GPClassifier._terms
+    calls = {"n": 0}
+
+    def failing(self, X, y):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise NotPSDError("Matrix not positive definite after repeatedly adding jitter up to 1.0e-04.")
+        return original(self, X, y)
+
+    monkeypatch.setattr(GPClassifier, "_terms", failing)
+    with pytest.raises(NumericalError, match=r"at step 2: NotPSDError: Matrix not positive definite") as info:
+        clf.fit(data.X_train, data.y_train)
+    assert info.value.history["step"].max() == 1

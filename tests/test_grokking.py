@@ -1,0 +1,129 @@
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from grokbeyond import GrokkingResult, detect_grokking, first_crossing, grokking_table, summarise_grokking
+
+
+def history(train, test, steps=None, metric="accuracy"):
+    steps = list(range(len(train))) if steps is None else steps
+    return pd.DataFrame({
+        "step": steps * 2,
+        "split": ["train"] * len(steps) + ["test"] * len(steps),
+        metric: list(train) + list(test),
+    })
+
+
+def curve(t, n=100, low=0.5, high=1.0):
+    """Accuracy at `low` before step t and `high` from t on (t=None: never)."""
+    return [high if t is not None and s >= t else low for s in range(n)]
+
+
+@pytest.mark.parametrize(
+    "t_train, t_test, phase",
+    [
+        (5, 60, "grokking"),
+        (5, 8, "comprehension"),
+        (20, 5, "comprehension"),
+        (None, 30, "comprehension"),
+        (5, None, "memorisation"),
+        (None, None, "confusion"),
+    ],
+)
+def test_every_phase(t_train, t_test, phase):
+    result = detect_grokking(history(curve(t_train), curve(t_test)), min_delay=10)
+    assert result.phase == phase
+    assert result.t_memorise == t_train and result.t_generalise == t_test
+    assert result.memorisation_censored == (t_train is None)
+    assert result.generalisation_censored == (t_test is None)
+    assert result.max_step == 99
+
+
+def test_gap_and_relative_gap():
+    result = detect_grokking(history(curve(10), curve(50)))
+    assert result.gap == 40 and result.relative_gap == pytest.approx(0.8)
+    assert result.grokked
+
+
+def test_censoring_is_never_replaced_by_the_budget():
+    result = detect_grokking(history(curve(3), curve(None)))
+    assert result.t_generalise is None and result.gap is None and result.relative_gap is None
+    assert result.generalisation_censored
+
+
+def test_min_delay_is_the_boundary():
+    h = history(curve(10), curve(20))
+    assert detect_grokking(h, min_delay=10).phase == "grokking"
+    assert detect_grokking(h, min_delay=11).phase == "comprehension"
+
+
+def test_strict_threshold_matches_millers_code():
+    train = [0.5] * 3 + [0.95] * 2 + [1.0] * 5
+    h = history(train, train)
+    assert first_crossing(h, "train") == 3
+    assert first_crossing(h, "train", strict=True) == 5
+
+
+def test_loss_type_metrics_are_lower_is_better():
+    train = np.geomspace(1.0, 1e-3, 100)
+    test = np.r_[np.full(70, 0.7), np.geomspace(0.7, 1e-3, 30)]
+    result = detect_grokking(history(train, test, metric="loss"), metric="loss", threshold=0.01)
+    assert result.phase == "grokking"
+    assert result.t_memorise == int(np.argmax(train <= 0.01))
+    assert result.t_generalise == 70 + int(np.argmax(np.geomspace(0.7, 1e-3, 30) <= 0.01))
+
+
+def test_uses_recorded_steps_not_row_positions():
+    h = history(curve(2, n=4), curve(3, n=4), steps=[0, 10, 100, 1000])
+    result = detect_grokking(h)
+    assert (result.t_memorise, result.t_generalise, result.gap) == (100, 1000, 900)
+
+
+def test_errors():
+    h = history(curve(2), curve(3))
+    with pytest.raises(ValueError, match="several runs"):
+        detect_grokking(pd.concat([h, h]))
+    with pytest.raises(ValueError, match="column"):
+        detect_grokking(h.drop(columns="accuracy"))
+    with pytest.raises(ValueError, match="higher_is_better"):
+        detect_grokking(h.rename(columns={"accuracy": "f1"}), metric="f1")
+    with pytest.raises(ValueError, match="split 'test'"):
+        detect_grokking(h[h.split == "train"])
+    with pytest.raises(TypeError, match="DataFrame"):
+        detect_grokking({"step": [0]})
+
+
+def test_summary_over_seeds():
+    results = [detect_grokking(history(curve(2), curve(t))) for t in (40, 50, 60, 70)]
+    results.append(detect_grokking(history(curve(2), curve(None))))
+    summary = summarise_grokking(results, random_state=0)
+    assert summary.n_runs == 5 and summary.n_gaps == 4
+    assert summary.fraction_grokking == pytest.approx(0.8)
+    assert summary.fraction_censored == pytest.approx(0.2)
+    assert summary.median_gap == 53.0
+    assert 38 <= summary.gap_ci_low <= summary.median_gap <= summary.gap_ci_high <= 68
+    assert summary.phase_counts == {"grokking": 4, "memorisation": 1}
+    assert summary.to_dict()["n_memorisation"] == 1
+    again = summarise_grokking(results, random_state=0)
+    assert (again.gap_ci_low, again.gap_ci_high) == (summary.gap_ci_low, summary.gap_ci_high)
+
+
+def test_summary_edge_cases():
+    one = summarise_grokking([detect_grokking(history(curve(2), curve(40)))])
+    assert one.median_gap == 38 and math.isnan(one.gap_ci_low)
+    same = summarise_grokking([detect_grokking(history(curve(2), curve(40)))] * 3)
+    assert same.gap_ci_low == same.gap_ci_high == 38
+    with pytest.raises(ValueError, match="empty"):
+        summarise_grokking([])
+    with pytest.raises(TypeError, match="GrokkingResult"):
+        summarise_grokking([{"gap": 1}])
+
+
+def test_grokking_table_per_run():
+    runs = [history(curve(2), curve(t)).assign(seed=seed) for seed, t in ((0, 40), (1, None))]
+    table = grokking_table(pd.concat(runs), by="seed")
+    assert table["seed"].tolist() == [0, 1]
+    assert table["phase"].tolist() == ["grokking", "memorisation"]
+    assert set(GrokkingResult.__dataclass_fields__) <= set(table.columns)
