@@ -103,7 +103,8 @@ class TrajectoryEstimator(BaseEstimator):
     objective    ``data_fit + complexity``, the per-datapoint training objective
     data_fit     the data-fit term on that split, per datapoint (nats)
     complexity   the complexity term, per training datapoint (nats); a property
-                 of the model, equal on both splits
+                 of the model, computed in the step's training pass and copied
+                 to its test row
     loss         the mean negative log predictive probability (classifiers) or
                  the family's predictive loss, per datapoint
     error        misclassification rate (classifiers) or mean squared error
@@ -121,6 +122,10 @@ class TrajectoryEstimator(BaseEstimator):
 
     # Exceptions a family raises for numerical failures, reported as NumericalError.
     _numerical_errors: tuple[type[BaseException], ...] = ()
+
+    # Terms that are properties of the model, not of the evaluated data: computed with
+    # the training pass of a step and copied to that step's test rows.
+    _model_terms: tuple[str, ...] = ("complexity",)
 
     # ---- hooks a family implements -------------------------------------------------
     def _build(self, X: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> None:
@@ -247,9 +252,13 @@ class TrajectoryEstimator(BaseEstimator):
                         if record and index is None:
                             train_terms = terms
                     if record:
-                        rows += self._rows(step, "train", train_terms, X_train, y_train)
+                        train_terms = self._evaluated(train_terms, X_train, y_train)
+                        rows += self._rows(step, "train", train_terms)
                         if test is not None:
-                            rows += self._rows(step, "test", None, *test)
+                            test_terms = self._evaluated(None, *test)
+                            test_terms.update({name: train_terms[name] for name in self._model_terms})
+                            test_terms["objective"] = test_terms["data_fit"] + test_terms["complexity"]
+                            rows += self._rows(step, "test", test_terms)
                         if self.verbose:
                             progress.set_postfix(self._postfix(rows, test is not None))
                     if step < max_iter:
@@ -278,12 +287,16 @@ class TrajectoryEstimator(BaseEstimator):
             for start in range(0, n, batch_size):
                 yield order[start : start + batch_size]
 
-    def _rows(self, step, split, terms, X, y) -> list[dict]:
-        if terms is None:
-            with torch.no_grad():
-                terms = self._terms(X, y)
+    def _evaluated(self, terms, X, y) -> dict[str, torch.Tensor]:
+        """Detached terms: those of the training pass when given, else a fresh evaluation."""
         with torch.no_grad():
-            values = {name: value.detach() for name, value in terms.items()}
+            if terms is None:
+                terms = self._terms(X, y)
+            return {name: value.detach() for name, value in terms.items()}
+
+    def _rows(self, step, split, terms) -> list[dict]:
+        with torch.no_grad():
+            values = dict(terms)
             values.update(self._model_quantities())
         n_replicates = next(iter(values.values())).shape[0]
         rows = []

@@ -161,6 +161,7 @@ class GPClassifier(TrajectoryClassifier):
 
     _binary_only = True
     _numerical_errors = (NotPSDError,)
+    _model_terms = ("complexity", "kl")
 
     def __init__(
         self,
