@@ -1,5 +1,6 @@
 import gpytorch
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from linear_operator.utils.errors import NotPSDError
@@ -94,3 +95,17 @@ def test_cholesky_failure_names_the_step(small_parity, monkeypatch):
     with pytest.raises(NumericalError, match=r"at step 2: NotPSDError: Matrix not positive definite") as info:
         clf.fit(data.X_train, data.y_train)
     assert info.value.history["step"].max() == 1
+
+
+def test_iterative_solver_is_seeded_and_leaves_the_global_rng_alone(small_parity):
+    # max_cholesky_size=0 sends every solve through gpytorch's CG / Lanczos, which
+    # draws probe vectors from the global torch RNG.
+    data = small_parity
+    state = torch.get_rng_state()
+    runs = [
+        GPClassifier(max_iter=4, max_cholesky_size=size, random_state=0).fit(data.X_train, data.y_train).history_
+        for size in (0, 0, 20_000)
+    ]
+    assert torch.equal(state, torch.get_rng_state())
+    pd.testing.assert_frame_equal(runs[0], runs[1])
+    assert not np.allclose(runs[0]["kl"], runs[2]["kl"])  # the stochastic path really ran

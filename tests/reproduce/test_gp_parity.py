@@ -13,7 +13,7 @@ REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
 def small_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("gp-parity")
     config = GPParityConfig(seeds=(0, 1), n_bits=30, k=2, n_train=200, n_test=100, max_iter=40, lr=0.05,
-                            ablation_seeds=(0,))
+                            ablation_seeds=(0,), cg_seeds=(0,), cg_max_iter=20)
     out = run_gp_parity(config, results_dir=root, reference_dir=REFERENCE if REFERENCE.is_dir() else None,
                         verbose=False)
     return root, out
@@ -22,15 +22,15 @@ def small_run(tmp_path_factory):
 def test_pipeline_writes_results_figures_and_report(small_run):
     root, out = small_run
     histories = pd.read_parquet(root / "gp-parity" / "histories.parquet")
-    assert set(histories["variant"]) == {"E1", "E1b (no KL)"}
+    assert set(histories["variant"]) == {"E1", "E1b (no KL)", "E1, CG/Lanczos"}
     assert set(histories["seed"]) == {0, 1}
     grokking = pd.read_parquet(root / "gp-parity" / "grokking.parquet")
-    assert len(grokking) == 3
+    assert len(grokking) == 4
     report = out["report_dir"]
     assert (report / "trajectories.png").exists() and (report / "ablation_no_kl.png").exists()
     page = (report / "README.md").read_text()
     for section in ("## Settings", "## Grokking per seed", "## Over seeds", "## Against the paper's own code",
-                    "## Ablation: without the KL term"):
+                    "## Ablation: without the KL term", "## Why ours generalise earlier: the solver"):
         assert section in page
     assert out["summary"].n_runs == 2
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from numbers import Integral, Real
 
 import gpytorch
@@ -9,14 +10,10 @@ import torch
 from linear_operator.utils.errors import NotPSDError
 from sklearn.utils import check_scalar
 
+from .._random import torch_generator
 from ._base import TrajectoryClassifier
 
 __all__ = ["GPClassifier"]
-
-# Exact Cholesky up to this many inducing points. gpytorch's default (800) switches
-# larger problems to conjugate gradients and stochastic Lanczos quadrature, which
-# makes the ELBO stochastic and a step several times slower at E1's 1000 points.
-_MAX_CHOLESKY_SIZE = 20_000
 
 
 class _VariationalGP(gpytorch.models.ApproximateGP):
@@ -101,13 +98,20 @@ class GPClassifier(TrajectoryClassifier):
     mean_init_std : float, default=1e-3
         Standard deviation of the noise added to the initial variational mean
         (gpytorch's default), drawn from this estimator's generator.
+    max_cholesky_size : int, default=20000
+        Largest kernel matrix factorised exactly by Cholesky. gpytorch's own default
+        (800) switches larger problems to conjugate gradients and stochastic Lanczos
+        quadrature, which makes the ELBO stochastic and, at E1's 1000 points, a step
+        ~4× slower; the paper's code ran that way. Set 800 to reproduce it.
     dtype : {"float32", "float64"}, default="float32"
         Floating-point precision. float64 is ~1.6× slower at E1's size but avoids
         ``NotPSDError`` where kernel matrices become ill-conditioned.
     eval_every : int or "log", default=1
         Evaluation schedule; see :func:`~grokbeyond.models.evaluation_steps`.
     random_state : None, int, numpy Generator or RandomState, default=None
-        Seed of the initial variational mean and of the inducing-point subset.
+        Seed of the initial variational mean, of the inducing-point subset and of
+        gpytorch's iterative solvers (which draw from the global torch RNG: they run
+        on a forked RNG seeded from this, so the caller's RNG state is untouched).
     verbose : bool, default=False
         Show a tqdm progress bar.
 
@@ -143,7 +147,7 @@ class GPClassifier(TrajectoryClassifier):
 
     Notes
     -----
-    Exact Cholesky is used up to 20,000 inducing points (gpytorch's own default
+    Exact Cholesky is used up to ``max_cholesky_size`` points (gpytorch's own default
     switches to stochastic CG/Lanczos above 800), so the ELBO is deterministic.
     Metrics at step ``t`` are computed before the ``t``-th update in training mode,
     as in the paper's code.
@@ -174,6 +178,7 @@ class GPClassifier(TrajectoryClassifier):
         initial_lengthscale=None,
         initial_outputscale=None,
         mean_init_std=1e-3,
+        max_cholesky_size=20_000,
         dtype="float32",
         eval_every=1,
         random_state=None,
@@ -187,6 +192,7 @@ class GPClassifier(TrajectoryClassifier):
         self.initial_lengthscale = initial_lengthscale
         self.initial_outputscale = initial_outputscale
         self.mean_init_std = mean_init_std
+        self.max_cholesky_size = max_cholesky_size
         self.dtype = dtype
         self.eval_every = eval_every
         self.random_state = random_state
@@ -203,6 +209,7 @@ class GPClassifier(TrajectoryClassifier):
         check_scalar(self.lr, "lr", Real, min_val=0.0, include_boundaries="neither")
         check_scalar(self.beta, "beta", Real, min_val=0.0)
         check_scalar(self.mean_init_std, "mean_init_std", Real, min_val=0.0)
+        check_scalar(self.max_cholesky_size, "max_cholesky_size", Integral, min_val=0)
         if self.n_inducing is not None:
             check_scalar(self.n_inducing, "n_inducing", Integral, min_val=1)
         for name in ("initial_lengthscale", "initial_outputscale"):
@@ -215,8 +222,14 @@ class GPClassifier(TrajectoryClassifier):
         if self.dtype not in ("float32", "float64"):
             raise ValueError(f"dtype must be 'float32' or 'float64'; got {self.dtype!r}.")
 
+    @contextlib.contextmanager
     def _fit_context(self):
-        return gpytorch.settings.max_cholesky_size(_MAX_CHOLESKY_SIZE)
+        # gpytorch's iterative solvers draw probe vectors from the global torch RNG: run
+        # them on a forked RNG seeded from random_state (restored on exit).
+        seed = torch_generator(self.random_state, "gpytorch-global").initial_seed()
+        with torch.random.fork_rng(devices=[]), gpytorch.settings.max_cholesky_size(self.max_cholesky_size):
+            torch.manual_seed(seed)
+            yield
 
     def _build(self, X, y, generator):
         n_replicates, n_train, _ = X.shape
