@@ -19,6 +19,18 @@ def test_gp_parity_command_runs_and_writes(tmp_path):
     assert "report:" in result.output
     assert (tmp_path / "report" / "README.md").exists()
     assert pd.read_parquet(tmp_path / "gp-parity" / "histories.parquet")["step"].max() == 3
+    (tmp_path / "report" / "README.md").unlink()
+    again = runner.invoke(app, ["reproduce", "gp-parity", "--report-only", "--results-dir", str(tmp_path),
+                                "--report-dir", str(tmp_path / "report")])
+    assert again.exit_code == 0, again.output
+    assert "Parallel" not in again.output  # nothing was trained
+    assert (tmp_path / "report" / "README.md").exists()
+
+
+def test_report_only_without_results_is_a_usage_error(tmp_path):
+    result = runner.invoke(app, ["reproduce", "gp-parity", "--report-only", "--results-dir", str(tmp_path)])
+    assert result.exit_code != 0
+    assert "no stored E1 results" in result.output
 
 
 def test_bad_seeds_are_a_usage_error(tmp_path):

@@ -39,11 +39,13 @@ def gp_parity(
     seeds: Optional[str] = typer.Option(None, help="Comma-separated seeds, overriding the preset."),
     max_iter: Optional[int] = typer.Option(None, min=1, help="Adam steps, overriding the preset."),
     n_jobs: int = typer.Option(1, help="Parallel runs (joblib processes, one torch thread each); -1 = all cores."),
+    report_only: bool = typer.Option(
+        False, "--report-only", help="Rewrite the report from the results already in RESULTS_DIR; train nothing."),
 ) -> None:
     """Miller et al. (2023) E1: a GP classifier groks concealed sparse parity."""
     from dataclasses import replace
 
-    from .reproduce import GPParityConfig, run_gp_parity
+    from .reproduce import GPParityConfig, run_gp_parity, write_gp_parity_report
 
     config = GPParityConfig.quick() if quick else GPParityConfig()
     if seeds:
@@ -55,10 +57,15 @@ def gp_parity(
         config = replace(config, max_iter=max_iter)
     if report_dir is None and not quick:
         report_dir = Path("reports") / "gp-parity"
-    out = run_gp_parity(
-        config, results_dir=results_dir, report_dir=report_dir,
-        reference_dir=reference_dir if reference_dir is not None else _default_reference_dir(), n_jobs=n_jobs,
-    )
+    reference_dir = reference_dir if reference_dir is not None else _default_reference_dir()
+    if report_only:
+        stored = results_dir / "gp-parity"
+        if not (stored / "config.json").exists():
+            raise typer.BadParameter(f"no stored E1 results in {stored}; run without --report-only first.")
+        out = write_gp_parity_report(stored, report_dir=report_dir, reference_dir=reference_dir)
+    else:
+        out = run_gp_parity(config, results_dir=results_dir, report_dir=report_dir, reference_dir=reference_dir,
+                            n_jobs=n_jobs)
     summary = out["summary"]
     typer.echo(
         f"E1: {summary.fraction_grokking:.0%} of {summary.n_runs} seeds grok; median gap "
