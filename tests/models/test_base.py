@@ -26,6 +26,8 @@ def test_evaluation_steps():
     assert log[0] == 0 and log[-1] == 5000
     assert set(range(11)) <= set(log.tolist())  # dense early
     assert len(log) < 120 and np.all(np.diff(log) > 0)
+    np.testing.assert_array_equal(evaluation_steps(0, "log"), [0])
+    np.testing.assert_array_equal(evaluation_steps(3, "log"), [0, 1, 2, 3])
     with pytest.raises(ValueError, match="eval_every"):
         evaluation_steps(10, "linear")
     with pytest.raises(ValueError, match="eval_every"):

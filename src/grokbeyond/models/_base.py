@@ -84,7 +84,8 @@ def evaluation_steps(max_iter: int, eval_every) -> np.ndarray:
     else:
         eval_every = check_scalar(eval_every, "eval_every", Integral, min_val=1)
         steps = np.concatenate([np.arange(0, max_iter + 1, eval_every), [max_iter]])
-    return np.unique(steps.astype(np.int64))
+    steps = np.unique(steps.astype(np.int64))
+    return steps[steps <= max_iter]
 
 
 class TrajectoryEstimator(BaseEstimator):
