@@ -155,3 +155,9 @@ def test_multi_class_classifier_predicts_original_labels():
     assert est.score(X, y) > 0.95
     proba = est.predict_proba(X)
     np.testing.assert_allclose(proba.sum(1), 1.0)
+
+
+def test_verbose_shows_a_progress_bar(toy, capsys):
+    LogisticRegression(max_iter=5, verbose=True, random_state=0).fit(*toy, eval_set=toy)
+    err = capsys.readouterr().err
+    assert "LogisticRegression" in err and "5/5" in err and "test_accuracy" in err
