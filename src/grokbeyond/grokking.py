@@ -30,7 +30,7 @@ __all__ = [
 PHASES = ("comprehension", "grokking", "memorisation", "confusion")
 """The four phases of Liu et al. (2022, "Towards understanding grokking"), in our reading."""
 
-_HIGHER_IS_BETTER = {"accuracy": True, "loss": False, "error": False, "data_fit": False, "objective": False}
+_HIGHER_IS_BETTER = {"accuracy": True, "sign_accuracy": True, "loss": False, "error": False, "data_fit": False, "objective": False}
 
 
 def _check_history(history, metric: str) -> pd.DataFrame:

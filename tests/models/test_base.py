@@ -4,7 +4,15 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from grokbeyond.models import HISTORY_COLUMNS, GPClassifier, LogisticRegression, NumericalError, evaluation_steps
+from grokbeyond.models import (
+    HISTORY_COLUMNS,
+    GPClassifier,
+    GPRegressor,
+    LinearRegression,
+    LogisticRegression,
+    NumericalError,
+    evaluation_steps,
+)
 
 FAMILIES = [
     GPClassifier(max_iter=6, random_state=0),

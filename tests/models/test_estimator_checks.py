@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from grokbeyond.models import GPClassifier, LogisticRegression
+from grokbeyond.models import GPClassifier, GPRegressor, LinearRegression, LogisticRegression
 
 # Small budgets: the checks fit hundreds of times. Learning rates are raised so that a
 # few dozen steps fit scikit-learn's easy test problems. The GP runs in float64 here:
@@ -12,6 +12,10 @@ from grokbeyond.models import GPClassifier, LogisticRegression
 ESTIMATORS = [
     GPClassifier(max_iter=30, lr=0.1, dtype="float64", random_state=0),
     LogisticRegression(max_iter=100, lr=0.5, weight_decay=1e-4, random_state=0),
+    GPRegressor(max_iter=30, lr=0.1, random_state=0),
+    # Some checks use inputs centred at 100: gradient descent needs lr < ~5e-5 there.
+    LinearRegression(max_iter=1000, lr=2e-5, noise_variance=1.0, prior_variance=100.0, fit_intercept=True,
+                     eval_every=1000, random_state=0),
 ]
 
 # Checks an estimator cannot pass, with the reason.
@@ -23,6 +27,14 @@ EXPECTED_FAILED_CHECKS: dict[str, dict[str, str]] = {
             "solve amplifies it to ~1e-7 relative, above the check's rtol=1e-7. Predictions "
             "are order-invariant to 1e-5 (test_gp_classifier.py)."
         ),
+    },
+    "LinearRegression": {
+        name: (
+            "gradient descent with a fixed step budget: the step size that keeps other checks' "
+            "inputs (centred at 100) from diverging is too small to reach R² > 0.5 on this "
+            "check's data in the budget; test_linear.py checks the fit on the paper's data."
+        )
+        for name in ("check_regressors_train",)
     },
 }
 

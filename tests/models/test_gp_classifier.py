@@ -41,7 +41,7 @@ def test_objective_is_gpytorch_negative_elbo_per_datapoint(small_parity):
     y = torch.tensor(data.y_train, dtype=torch.float64)[None]
     elbo = gpytorch.mlls.VariationalELBO(clf.likelihood_, clf.model_, num_data=len(y[0]))
     with torch.no_grad():
-        terms = clf._terms(X, y)
+        terms = clf._terms(X, y, train=True)
         expected = -elbo(clf.model_(X), y)
     torch.testing.assert_close(terms["objective"], expected, rtol=1e-10, atol=1e-12)
 
@@ -85,11 +85,11 @@ def test_cholesky_failure_names_the_step(small_parity, monkeypatch):
     original = GPClassifier._terms
     calls = {"n": 0}
 
-    def failing(self, X, y):
+    def failing(self, X, y, *, train):
         calls["n"] += 1
         if calls["n"] == 3:
             raise NotPSDError("Matrix not positive definite after repeatedly adding jitter up to 1.0e-04.")
-        return original(self, X, y)
+        return original(self, X, y, train=train)
 
     monkeypatch.setattr(GPClassifier, "_terms", failing)
     with pytest.raises(NumericalError, match=r"at step 2: NotPSDError: Matrix not positive definite") as info:

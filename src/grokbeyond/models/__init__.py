@@ -1,15 +1,28 @@
 """Trajectory estimators: every family on one base, one ``fit`` that records ``history_``."""
 
-from ._base import HISTORY_COLUMNS, NumericalError, TrajectoryClassifier, TrajectoryEstimator, evaluation_steps
+from ._base import (
+    HISTORY_COLUMNS,
+    NumericalError,
+    TrajectoryClassifier,
+    TrajectoryEstimator,
+    TrajectoryRegressor,
+    evaluation_steps,
+)
 from .gp_classifier import GPClassifier
+from .gp_regressor import GPRegressor, mll_landscape
+from .linear import LinearRegression
 from .logistic import LogisticRegression
 
 __all__ = [
     "HISTORY_COLUMNS",
     "GPClassifier",
+    "GPRegressor",
+    "LinearRegression",
     "LogisticRegression",
     "NumericalError",
     "TrajectoryClassifier",
     "TrajectoryEstimator",
+    "TrajectoryRegressor",
     "evaluation_steps",
+    "mll_landscape",
 ]

@@ -20,7 +20,7 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_scalar
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
@@ -29,7 +29,14 @@ from tqdm.auto import tqdm
 
 from .._random import check_random_state, torch_generator
 
-__all__ = ["HISTORY_COLUMNS", "NumericalError", "TrajectoryClassifier", "TrajectoryEstimator", "evaluation_steps"]
+__all__ = [
+    "HISTORY_COLUMNS",
+    "NumericalError",
+    "TrajectoryClassifier",
+    "TrajectoryEstimator",
+    "TrajectoryRegressor",
+    "evaluation_steps",
+]
 
 HISTORY_COLUMNS = ("step", "split", "objective", "data_fit", "complexity", "loss", "error")
 """Columns every ``history_`` has; classifiers add ``accuracy``, families add their own."""
@@ -101,7 +108,8 @@ class TrajectoryEstimator(BaseEstimator):
     ============ ==============================================================
     step         optimisation steps taken before the row's evaluation (0 = init)
     split        ``"train"`` or ``"test"`` (``eval_set``)
-    objective    ``data_fit + complexity``, the per-datapoint training objective
+    objective    ``data_fit + complexity`` (plus a constant where the family's
+                 objective has one), the per-datapoint training objective
     data_fit     the data-fit term on that split, per datapoint (nats)
     complexity   the complexity term, per training datapoint (nats); a property
                  of the model, computed in the step's training pass and copied
@@ -109,6 +117,7 @@ class TrajectoryEstimator(BaseEstimator):
     loss         the mean negative log predictive probability (classifiers) or
                  the family's predictive loss, per datapoint
     error        misclassification rate (classifiers) or mean squared error
+                 (regressors)
     accuracy     classifiers only: ``1 - error``
     ...          family-specific columns (lengthscales, norms, ...)
     ============ ==============================================================
@@ -128,6 +137,12 @@ class TrajectoryEstimator(BaseEstimator):
     # the training pass of a step and copied to that step's test rows.
     _model_terms: tuple[str, ...] = ("complexity",)
 
+    # A constant of the objective outside both terms (e.g. ½ log 2π of a Gaussian MLL).
+    _objective_constant = 0.0
+
+    # Whether targets are numeric (regression) rather than class labels.
+    _y_numeric = False
+
     # ---- hooks a family implements -------------------------------------------------
     def _build(self, X: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> None:
         """Create the fitted model from training data of shape (R, n, d) and (R, n)."""
@@ -137,10 +152,11 @@ class TrajectoryEstimator(BaseEstimator):
         """Return the optimiser over the model's parameters."""
         raise NotImplementedError
 
-    def _terms(self, X: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+    def _terms(self, X: torch.Tensor, y: torch.Tensor, *, train: bool) -> dict[str, torch.Tensor]:
         """Per-replicate terms on (X, y): ``objective``, ``data_fit``, ``complexity``,
         ``loss``, ``error`` (and ``accuracy``), each of shape (R,); further keys are
-        recorded as extra columns."""
+        recorded as extra columns. ``train`` says whether (X, y) is (part of) the
+        training set, for families whose training terms differ from held-out ones."""
         raise NotImplementedError
 
     def _gradient_objective(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -178,7 +194,7 @@ class TrajectoryEstimator(BaseEstimator):
         if not isinstance(eval_set, (tuple, list)) or len(eval_set) != 2:
             raise TypeError("eval_set must be a pair (X_test, y_test).")
         X_test, y_test = validate_data(
-            self, eval_set[0], eval_set[1], reset=False, dtype="numeric", y_numeric=False
+            self, eval_set[0], eval_set[1], reset=False, dtype="numeric", y_numeric=self._y_numeric
         )
         return self._as_tensors(X_test, self._validate_targets(y_test, fitting=False))
 
@@ -221,7 +237,7 @@ class TrajectoryEstimator(BaseEstimator):
             ``step`` and ``history`` attributes say where and what was recorded.
         """
         self._check_base_params()
-        X, y = validate_data(self, X, y, dtype="numeric", y_numeric=False)
+        X, y = validate_data(self, X, y, dtype="numeric", y_numeric=self._y_numeric)
         y = self._validate_targets(y, fitting=True)
         X_train, y_train = self._as_tensors(X, y)
         test = self._validate_eval_set(eval_set)
@@ -245,7 +261,7 @@ class TrajectoryEstimator(BaseEstimator):
                         index = next(batches)
                         Xb, yb = (X_train, y_train) if index is None else (X_train[:, index], y_train[:, index])
                         optimizer.zero_grad(set_to_none=True)
-                        terms = self._terms(Xb, yb)
+                        terms = self._terms(Xb, yb, train=True)
                         objective = self._gradient_objective(terms)
                         if not torch.isfinite(objective).all():
                             raise FloatingPointError(f"the objective is {objective.tolist()}")
@@ -253,12 +269,14 @@ class TrajectoryEstimator(BaseEstimator):
                         if record and index is None:
                             train_terms = terms
                     if record:
-                        train_terms = self._evaluated(train_terms, X_train, y_train)
+                        train_terms = self._evaluated(train_terms, X_train, y_train, train=True)
                         rows += self._rows(step, "train", train_terms)
                         if test is not None:
-                            test_terms = self._evaluated(None, *test)
+                            test_terms = self._evaluated(None, *test, train=False)
                             test_terms.update({name: train_terms[name] for name in self._model_terms})
-                            test_terms["objective"] = test_terms["data_fit"] + test_terms["complexity"]
+                            test_terms["objective"] = (
+                                test_terms["data_fit"] + test_terms["complexity"] + self._objective_constant
+                            )
                             rows += self._rows(step, "test", test_terms)
                         if self.verbose:
                             progress.set_postfix(self._postfix(rows, test is not None))
@@ -288,11 +306,11 @@ class TrajectoryEstimator(BaseEstimator):
             for start in range(0, n, batch_size):
                 yield order[start : start + batch_size]
 
-    def _evaluated(self, terms, X, y) -> dict[str, torch.Tensor]:
+    def _evaluated(self, terms, X, y, *, train) -> dict[str, torch.Tensor]:
         """Detached terms: those of the training pass when given, else a fresh evaluation."""
         with torch.no_grad():
             if terms is None:
-                terms = self._terms(X, y)
+                terms = self._terms(X, y, train=train)
             return {name: value.detach() for name, value in terms.items()}
 
     def _rows(self, step, split, terms) -> list[dict]:
@@ -412,4 +430,44 @@ class TrajectoryClassifier(ClassifierMixin, TrajectoryEstimator):
         return self.classes_[np.argmax(proba, axis=1)]
 
     def _predict_proba(self, X: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+
+class TrajectoryRegressor(RegressorMixin, TrajectoryEstimator):
+    """Base class of grokbeyond's regressors: numeric targets, ``predict``, R² ``score``.
+
+    A family implements ``_predict(X)`` returning a tensor of shape (R, n_samples).
+    """
+
+    _y_numeric = True
+
+    def _validate_targets(self, y, *, fitting: bool) -> np.ndarray:
+        return np.asarray(y, dtype=np.float64)
+
+    def predict(self, X):
+        """Predicted targets (the posterior or point-estimate mean).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If called before ``fit``.
+        ValueError
+            If ``X`` has NaN, the wrong shape or the wrong number of features.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype="numeric")
+        X = torch.tensor(X, dtype=self._torch_dtype).unsqueeze(0)
+        with torch.no_grad(), self._fit_context():
+            prediction = self._predict(X)[0]
+        return prediction.numpy().astype(np.float64)
+
+    def _predict(self, X: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

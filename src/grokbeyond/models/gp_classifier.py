@@ -270,7 +270,7 @@ class GPClassifier(TrajectoryClassifier):
     def _make_optimizer(self):
         return torch.optim.Adam(self.model_.parameters(), lr=self.lr)
 
-    def _terms(self, X, y):
+    def _terms(self, X, y, *, train):
         f = self.model_(X)
         data_fit = -self.likelihood_.expected_log_prob(y, f).mean(-1)
         kl = self.model_.variational_strategy.kl_divergence() / self.n_train_

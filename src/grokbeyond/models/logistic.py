@@ -131,7 +131,7 @@ class LogisticRegression(TrajectoryClassifier):
             logits = torch.cat([torch.zeros_like(logits), logits], dim=-1)
         return torch.log_softmax(logits, dim=-1)
 
-    def _terms(self, X, y):
+    def _terms(self, X, y, *, train):
         log_proba = self._log_proba(X)
         data_fit = -log_proba.gather(-1, y[..., None]).squeeze(-1).mean(-1)
         complexity = 0.5 * self.weight_decay * self.weights_.square().sum((-2, -1))
