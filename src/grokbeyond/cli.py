@@ -74,5 +74,34 @@ def gp_parity(
     typer.echo(f"results: {out['results_dir']}\nreport:  {out['report_dir'] / 'README.md'}")
 
 
+@reproduce_app.command("gp-regression")
+def gp_regression(
+    quick: bool = typer.Option(False, "--quick", help="300 steps and a 40 x 40 landscape (seconds)."),
+    results_dir: Path = typer.Option(Path("grokbeyond-results"), help="Where the tidy results (parquet) go."),
+    report_dir: Optional[Path] = typer.Option(
+        None, help="Where the report goes [default: reports/gp-regression for the full run, "
+                   "RESULTS_DIR/gp-regression/report with --quick]."),
+    reference_dir: Optional[Path] = typer.Option(
+        None, help="The paper code's curves [default: $GROKBEYOND_REFERENCE_DIR or ../shared/reference]."),
+    report_only: bool = typer.Option(
+        False, "--report-only", help="Rewrite the report from the results already in RESULTS_DIR; train nothing."),
+) -> None:
+    """Miller et al. (2023) E3: GP regression landscapes and trajectories from three inits."""
+    from .reproduce import GPRegressionConfig, run_gp_regression, write_gp_regression_report
+
+    if report_dir is None and not quick:
+        report_dir = Path("reports") / "gp-regression"
+    reference_dir = reference_dir if reference_dir is not None else _default_reference_dir()
+    if report_only:
+        stored = results_dir / "gp-regression"
+        if not (stored / "config.json").exists():
+            raise typer.BadParameter(f"no stored E3 results in {stored}; run without --report-only first.")
+        out = write_gp_regression_report(stored, report_dir=report_dir, reference_dir=reference_dir)
+    else:
+        config = GPRegressionConfig.quick() if quick else GPRegressionConfig()
+        out = run_gp_regression(config, results_dir=results_dir, report_dir=report_dir, reference_dir=reference_dir)
+    typer.echo(f"results: {out['results_dir']}\nreport:  {out['report_dir'] / 'README.md'}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

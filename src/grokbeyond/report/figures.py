@@ -6,7 +6,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-__all__ = ["plot_trajectories"]
+__all__ = ["plot_landscape", "plot_trajectories"]
 
 _SPLIT_PALETTE = {"train": "tab:blue", "test": "tab:orange"}
 _TERM_PALETTE = {"data_fit": "tab:green", "complexity": "tab:red", "kl": "tab:purple"}
@@ -87,6 +87,61 @@ def plot_trajectories(
         ax.set_ylabel(ylabel)
         ax.set_xlabel("optimisation step")
         ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_landscape(landscape, *, x, y, values=("objective", "data_fit", "complexity"), paths=None, path_label="run",
+                   title=None):
+    """Filled contours of a loss landscape, one panel per term, with optimisation paths.
+
+    Parameters
+    ----------
+    landscape : pandas.DataFrame
+        A grid in long form: columns ``x``, ``y`` and ``values`` (e.g. from
+        :func:`~grokbeyond.models.mll_landscape`).
+    x, y : str
+        Grid coordinates, e.g. ``"log_lengthscale"`` and ``"log_outputscale"``.
+    values : sequence of str, default=("objective", "data_fit", "complexity")
+        Columns drawn, one panel each (nats per datapoint).
+    paths : pandas.DataFrame or None, default=None
+        Trajectories with columns ``x``, ``y``, ``step`` and ``path_label``, drawn as
+        lines from a circle (start) to a cross (end) on every panel.
+    path_label : str, default="run"
+        Column naming each path.
+    title : str or None, default=None
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        If a needed column is missing.
+    """
+    missing = {x, y, *values} - set(landscape.columns)
+    if paths is not None:
+        missing |= {x, y, "step", path_label} - set(paths.columns)
+    if missing:
+        raise ValueError(f"missing column(s) {sorted(missing)}.")
+    fig = Figure(figsize=(5 * len(values), 4.2), layout="constrained")
+    axes = fig.subplots(1, len(values), squeeze=False)[0]
+    colours = sns.color_palette("bright", n_colors=max(1, 0 if paths is None else paths[path_label].nunique()))
+    for ax, value in zip(axes, values):
+        grid = landscape.pivot(index=y, columns=x, values=value)
+        contour = ax.contourf(grid.columns, grid.index, grid.to_numpy(), levels=30, cmap="viridis")
+        fig.colorbar(contour, ax=ax, label=f"{value} (nats per datapoint)")
+        if paths is not None:
+            for colour, (label, path) in zip(colours, paths.sort_values("step").groupby(path_label, sort=True)):
+                ax.plot(path[x], path[y], color=colour, lw=1.5, label=str(label))
+                ax.plot(path[x].iloc[0], path[y].iloc[0], "o", color=colour)
+                ax.plot(path[x].iloc[-1], path[y].iloc[-1], "x", color="white", ms=8)
+            ax.legend(fontsize=7)
+        ax.set_xlabel(x)
+        ax.set_ylabel(y)
+        ax.set_title(value)
     if title:
         fig.suptitle(title)
     return fig
