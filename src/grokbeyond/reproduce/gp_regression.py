@@ -271,6 +271,10 @@ def write_gp_regression_report(results_dir, *, report_dir=None, reference_dir=No
             "init A already fits part of the training data at step 0. Init B interpolates the training data "
             "either way (σ_f² = e⁴ dwarfs the noise) and generalises only once the lengthscale has grown.",
             "",
+            "The runs of each source end at one optimum, but ours and the paper code's differ (final MSE and "
+            "hyperparameters in the table). The data draws differ — ours come from `make_noisy_sine`, theirs "
+            "from torch's RNG — and this run does not separate that from any other cause.",
+            "",
         ]
     (report_dir / "README.md").write_text("\n".join(lines))
     return {"results_dir": results_dir, "report_dir": report_dir}
