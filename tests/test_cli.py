@@ -30,7 +30,7 @@ def test_gp_parity_command_runs_and_writes(tmp_path):
 def test_report_only_without_results_is_a_usage_error(tmp_path):
     result = runner.invoke(app, ["reproduce", "gp-parity", "--report-only", "--results-dir", str(tmp_path)])
     assert result.exit_code != 0
-    assert "no stored E1 results" in result.output
+    assert "no stored gp-parity results" in result.output
 
 
 def test_bad_seeds_are_a_usage_error(tmp_path):

@@ -27,20 +27,40 @@ def main() -> None:
     """grokbeyond: grokking beyond neural networks."""
 
 
+_QUICK = typer.Option(False, "--quick", help="A reduced run in seconds to a minute; its report goes under RESULTS_DIR.")
+_RESULTS = typer.Option(Path("grokbeyond-results"), help="Where the tidy results (parquet) go.")
+_REPORT = typer.Option(None, help="Where the report goes [default: reports/NAME for the full run, "
+                                  "RESULTS_DIR/NAME/report with --quick].")
+_REFERENCE = typer.Option(None, help="The paper code's curves [default: $GROKBEYOND_REFERENCE_DIR or ../shared/reference].")
+_REPORT_ONLY = typer.Option(False, "--report-only", help="Rewrite the report from stored results; train nothing.")
+
+
+def _reproduce(name, run, write, config, *, quick, results_dir, report_dir, reference_dir, report_only, **kwargs):
+    """Run a reproduction (or only rewrite its report) and print where it wrote."""
+    if report_dir is None and not quick:
+        report_dir = Path("reports") / name
+    reference_dir = reference_dir if reference_dir is not None else _default_reference_dir()
+    if report_only:
+        stored = results_dir / name
+        if not (stored / "config.json").exists():
+            raise typer.BadParameter(f"no stored {name} results in {stored}; run without --report-only first.")
+        out = write(stored, report_dir=report_dir, reference_dir=reference_dir)
+    else:
+        out = run(config, results_dir=results_dir, report_dir=report_dir, reference_dir=reference_dir, **kwargs)
+    typer.echo(f"results: {out['results_dir']}\nreport:  {out['report_dir'] / 'README.md'}")
+    return out
+
+
 @reproduce_app.command("gp-parity")
 def gp_parity(
-    quick: bool = typer.Option(False, "--quick", help="Two seeds, 200 steps, no ablation (about a minute)."),
-    results_dir: Path = typer.Option(Path("grokbeyond-results"), help="Where the tidy results (parquet) go."),
-    report_dir: Optional[Path] = typer.Option(
-        None, help="Where the report goes [default: reports/gp-parity for the full run, "
-                   "RESULTS_DIR/gp-parity/report with --quick]."),
-    reference_dir: Optional[Path] = typer.Option(
-        None, help="The paper code's curves [default: $GROKBEYOND_REFERENCE_DIR or ../shared/reference]."),
+    quick: bool = typer.Option(False, "--quick", help="Two seeds, 200 steps, no variants (about a minute)."),
+    results_dir: Path = _RESULTS,
+    report_dir: Optional[Path] = _REPORT,
+    reference_dir: Optional[Path] = _REFERENCE,
     seeds: Optional[str] = typer.Option(None, help="Comma-separated seeds, overriding the preset."),
     max_iter: Optional[int] = typer.Option(None, min=1, help="Adam steps, overriding the preset."),
     n_jobs: int = typer.Option(1, help="Parallel runs (joblib processes, one torch thread each); -1 = all cores."),
-    report_only: bool = typer.Option(
-        False, "--report-only", help="Rewrite the report from the results already in RESULTS_DIR; train nothing."),
+    report_only: bool = _REPORT_ONLY,
 ) -> None:
     """Miller et al. (2023) E1: a GP classifier groks concealed sparse parity."""
     from dataclasses import replace
@@ -55,52 +75,46 @@ def gp_parity(
             raise typer.BadParameter(f"seeds must be comma-separated integers; got {seeds!r}.") from None
     if max_iter:
         config = replace(config, max_iter=max_iter)
-    if report_dir is None and not quick:
-        report_dir = Path("reports") / "gp-parity"
-    reference_dir = reference_dir if reference_dir is not None else _default_reference_dir()
-    if report_only:
-        stored = results_dir / "gp-parity"
-        if not (stored / "config.json").exists():
-            raise typer.BadParameter(f"no stored E1 results in {stored}; run without --report-only first.")
-        out = write_gp_parity_report(stored, report_dir=report_dir, reference_dir=reference_dir)
-    else:
-        out = run_gp_parity(config, results_dir=results_dir, report_dir=report_dir, reference_dir=reference_dir,
-                            n_jobs=n_jobs)
+    out = _reproduce("gp-parity", run_gp_parity, write_gp_parity_report, config, quick=quick,
+                     results_dir=results_dir, report_dir=report_dir, reference_dir=reference_dir,
+                     report_only=report_only, **({} if report_only else {"n_jobs": n_jobs}))
     summary = out["summary"]
     typer.echo(
         f"E1: {summary.fraction_grokking:.0%} of {summary.n_runs} seeds grok; median gap "
         f"{summary.median_gap:g} steps [{summary.gap_ci_low:g}, {summary.gap_ci_high:g}]."
     )
-    typer.echo(f"results: {out['results_dir']}\nreport:  {out['report_dir'] / 'README.md'}")
 
 
 @reproduce_app.command("gp-regression")
 def gp_regression(
-    quick: bool = typer.Option(False, "--quick", help="300 steps and a 40 x 40 landscape (seconds)."),
-    results_dir: Path = typer.Option(Path("grokbeyond-results"), help="Where the tidy results (parquet) go."),
-    report_dir: Optional[Path] = typer.Option(
-        None, help="Where the report goes [default: reports/gp-regression for the full run, "
-                   "RESULTS_DIR/gp-regression/report with --quick]."),
-    reference_dir: Optional[Path] = typer.Option(
-        None, help="The paper code's curves [default: $GROKBEYOND_REFERENCE_DIR or ../shared/reference]."),
-    report_only: bool = typer.Option(
-        False, "--report-only", help="Rewrite the report from the results already in RESULTS_DIR; train nothing."),
+    quick: bool = _QUICK,
+    results_dir: Path = _RESULTS,
+    report_dir: Optional[Path] = _REPORT,
+    reference_dir: Optional[Path] = _REFERENCE,
+    report_only: bool = _REPORT_ONLY,
 ) -> None:
     """Miller et al. (2023) E3: GP regression landscapes and trajectories from three inits."""
     from .reproduce import GPRegressionConfig, run_gp_regression, write_gp_regression_report
 
-    if report_dir is None and not quick:
-        report_dir = Path("reports") / "gp-regression"
-    reference_dir = reference_dir if reference_dir is not None else _default_reference_dir()
-    if report_only:
-        stored = results_dir / "gp-regression"
-        if not (stored / "config.json").exists():
-            raise typer.BadParameter(f"no stored E3 results in {stored}; run without --report-only first.")
-        out = write_gp_regression_report(stored, report_dir=report_dir, reference_dir=reference_dir)
-    else:
-        config = GPRegressionConfig.quick() if quick else GPRegressionConfig()
-        out = run_gp_regression(config, results_dir=results_dir, report_dir=report_dir, reference_dir=reference_dir)
-    typer.echo(f"results: {out['results_dir']}\nreport:  {out['report_dir'] / 'README.md'}")
+    config = GPRegressionConfig.quick() if quick else GPRegressionConfig()
+    _reproduce("gp-regression", run_gp_regression, write_gp_regression_report, config, quick=quick,
+               results_dir=results_dir, report_dir=report_dir, reference_dir=reference_dir, report_only=report_only)
+
+
+@reproduce_app.command("linear-decoy")
+def linear_decoy(
+    quick: bool = _QUICK,
+    results_dir: Path = _RESULTS,
+    report_dir: Optional[Path] = _REPORT,
+    reference_dir: Optional[Path] = _REFERENCE,
+    report_only: bool = _REPORT_ONLY,
+) -> None:
+    """Miller et al. (2023) E4–E6: linear regression with decoy features, gap against initialisation."""
+    from .reproduce import LinearDecoyConfig, run_linear_decoy, write_linear_decoy_report
+
+    config = LinearDecoyConfig.quick() if quick else LinearDecoyConfig()
+    _reproduce("linear-decoy", run_linear_decoy, write_linear_decoy_report, config, quick=quick,
+               results_dir=results_dir, report_dir=report_dir, reference_dir=reference_dir, report_only=report_only)
 
 
 if __name__ == "__main__":  # pragma: no cover

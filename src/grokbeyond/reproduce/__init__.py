@@ -2,12 +2,16 @@
 
 from .gp_parity import GPParityConfig, run_gp_parity, write_gp_parity_report
 from .gp_regression import GPRegressionConfig, run_gp_regression, write_gp_regression_report
+from .linear_decoy import LinearDecoyConfig, run_linear_decoy, write_linear_decoy_report
 
 __all__ = [
     "GPParityConfig",
     "GPRegressionConfig",
+    "LinearDecoyConfig",
     "run_gp_parity",
     "run_gp_regression",
+    "run_linear_decoy",
     "write_gp_parity_report",
     "write_gp_regression_report",
+    "write_linear_decoy_report",
 ]
