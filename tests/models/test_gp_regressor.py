@@ -64,5 +64,7 @@ def test_fixed_noise_is_not_learned(sine):
     gp = GPRegressor(max_iter=20, initial_noise=0.01, learn_noise=False).fit(sine.X_train, sine.y_train)
     assert gp.history_["noise"].nunique() == 1
     np.testing.assert_allclose(gp.history_["noise"], 0.01, rtol=1e-6)
+    with pytest.raises(ValueError, match="dtype"):
+        GPRegressor(dtype="float16").fit(sine.X_train, sine.y_train)
     with pytest.raises(ValueError, match="hyperparameter_transform"):
         GPRegressor(hyperparameter_transform="log").fit(sine.X_train, sine.y_train)

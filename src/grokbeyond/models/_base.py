@@ -42,6 +42,7 @@ HISTORY_COLUMNS = ("step", "split", "objective", "data_fit", "complexity", "loss
 """Columns every ``history_`` has; classifiers add ``accuracy``, families add their own."""
 
 _N_LOG_STEPS = 100
+_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 class NumericalError(RuntimeError):
@@ -174,7 +175,18 @@ class TrajectoryEstimator(BaseEstimator):
         """A context manager active during fit and prediction (e.g. gpytorch settings)."""
         return contextlib.nullcontext()
 
-    _torch_dtype = torch.float64
+    @property
+    def _torch_dtype(self):
+        """Precision: the family's ``dtype`` parameter where it has one, else float64."""
+        return _DTYPES[getattr(self, "dtype", "float64")]
+
+    def _inference(self, X, method) -> np.ndarray:
+        """Validate ``X`` for a fitted estimator and return ``method(X)[0]`` as float64 numpy."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype="numeric")
+        X = torch.tensor(X, dtype=self._torch_dtype).unsqueeze(0)
+        with torch.no_grad(), self._fit_context():
+            return method(X)[0].numpy().astype(np.float64)
 
     # ---- data handling ----------------------------------------------------------
     def _validate_targets(self, y, *, fitting: bool) -> np.ndarray:
@@ -205,6 +217,8 @@ class TrajectoryEstimator(BaseEstimator):
         batch_size = getattr(self, "batch_size", None)
         if batch_size is not None:
             check_scalar(batch_size, "batch_size", Integral, min_val=1)
+        if getattr(self, "dtype", "float64") not in _DTYPES:
+            raise ValueError(f"dtype must be 'float32' or 'float64'; got {self.dtype!r}.")
         self._check_params()
 
     # ---- the loop -------------------------------------------------------------
@@ -407,12 +421,7 @@ class TrajectoryClassifier(ClassifierMixin, TrajectoryEstimator):
         ValueError
             If ``X`` has NaN, the wrong shape or the wrong number of features.
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype="numeric")
-        X = torch.tensor(X, dtype=self._torch_dtype).unsqueeze(0)
-        with torch.no_grad(), self._fit_context():
-            proba = self._predict_proba(X)[0]
-        return proba.numpy().astype(np.float64)
+        return self._inference(X, self._predict_proba)
 
     def predict(self, X):
         """Predicted class labels (the most probable class).
@@ -462,12 +471,7 @@ class TrajectoryRegressor(RegressorMixin, TrajectoryEstimator):
         ValueError
             If ``X`` has NaN, the wrong shape or the wrong number of features.
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype="numeric")
-        X = torch.tensor(X, dtype=self._torch_dtype).unsqueeze(0)
-        with torch.no_grad(), self._fit_context():
-            prediction = self._predict(X)[0]
-        return prediction.numpy().astype(np.float64)
+        return self._inference(X, self._predict)
 
     def _predict(self, X: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

@@ -198,10 +198,6 @@ class GPClassifier(TrajectoryClassifier):
         self.random_state = random_state
         self.verbose = verbose
 
-    @property
-    def _torch_dtype(self):
-        return {"float32": torch.float32, "float64": torch.float64}[self.dtype]
-
     def _target_dtype(self):
         return self._torch_dtype
 
@@ -219,8 +215,6 @@ class GPClassifier(TrajectoryClassifier):
             raise ValueError(
                 f"variational_strategy must be 'unwhitened' or 'whitened'; got {self.variational_strategy!r}."
             )
-        if self.dtype not in ("float32", "float64"):
-            raise ValueError(f"dtype must be 'float32' or 'float64'; got {self.dtype!r}.")
 
     @contextlib.contextmanager
     def _fit_context(self):

@@ -161,10 +161,6 @@ class GPRegressor(TrajectoryRegressor):
         self.random_state = random_state
         self.verbose = verbose
 
-    @property
-    def _torch_dtype(self):
-        return {"float32": torch.float32, "float64": torch.float64}[self.dtype]
-
     def _check_params(self):
         check_scalar(self.lr, "lr", Real, min_val=0.0, include_boundaries="neither")
         for name in ("initial_lengthscale", "initial_outputscale", "initial_noise"):
@@ -174,8 +170,6 @@ class GPRegressor(TrajectoryRegressor):
             raise ValueError(
                 f"hyperparameter_transform must be 'softplus' or 'exp'; got {self.hyperparameter_transform!r}."
             )
-        if self.dtype not in ("float32", "float64"):
-            raise ValueError(f"dtype must be 'float32' or 'float64'; got {self.dtype!r}.")
 
     def _fit_context(self):
         # Predictions at the training inputs are wanted (train-split error): silence
