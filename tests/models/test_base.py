@@ -10,6 +10,7 @@ from grokbeyond.models import (
     GPRegressor,
     LinearRegression,
     LogisticRegression,
+    MLPClassifier,
     NumericalError,
     evaluation_steps,
 )
@@ -17,6 +18,7 @@ from grokbeyond.models import (
 FAMILIES = [
     GPClassifier(max_iter=6, random_state=0),
     LogisticRegression(max_iter=6, random_state=0),
+    MLPClassifier(hidden_size=8, max_iter=6, random_state=0),
 ]
 
 

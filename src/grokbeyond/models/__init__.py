@@ -12,6 +12,7 @@ from .gp_classifier import GPClassifier
 from .gp_regressor import GPRegressor, mll_landscape
 from .linear import LinearRegression
 from .logistic import LogisticRegression
+from .mlp import MLPClassifier
 
 __all__ = [
     "HISTORY_COLUMNS",
@@ -19,6 +20,7 @@ __all__ = [
     "GPRegressor",
     "LinearRegression",
     "LogisticRegression",
+    "MLPClassifier",
     "NumericalError",
     "TrajectoryClassifier",
     "TrajectoryEstimator",
