@@ -402,6 +402,23 @@ class TrajectoryClassifier(ClassifierMixin, TrajectoryEstimator):
             raise ValueError(f"eval_set y contains labels not seen in the training y: {unseen.tolist()}.")
         return np.searchsorted(self.classes_, y)
 
+    @staticmethod
+    def _cross_entropy_terms(log_proba: torch.Tensor, y: torch.Tensor, complexity: torch.Tensor):
+        """Terms of a point-estimate classifier: data fit = loss = mean cross-entropy (nats).
+
+        ``log_proba`` has shape (R, n, n_classes), ``y`` (R, n), ``complexity`` (R,).
+        """
+        data_fit = -log_proba.gather(-1, y[..., None]).squeeze(-1).mean(-1)
+        accuracy = (log_proba.argmax(-1) == y).to(log_proba.dtype).mean(-1)
+        return {
+            "objective": data_fit + complexity,
+            "data_fit": data_fit,
+            "complexity": complexity,
+            "loss": data_fit,
+            "error": 1.0 - accuracy,
+            "accuracy": accuracy,
+        }
+
     def predict_proba(self, X):
         """Predictive class probabilities.
 

@@ -132,18 +132,8 @@ class LogisticRegression(TrajectoryClassifier):
         return torch.log_softmax(logits, dim=-1)
 
     def _terms(self, X, y, *, train):
-        log_proba = self._log_proba(X)
-        data_fit = -log_proba.gather(-1, y[..., None]).squeeze(-1).mean(-1)
         complexity = 0.5 * self.weight_decay * self.weights_.square().sum((-2, -1))
-        accuracy = (log_proba.argmax(-1) == y).to(X.dtype).mean(-1)
-        return {
-            "objective": data_fit + complexity,
-            "data_fit": data_fit,
-            "complexity": complexity,
-            "loss": data_fit,
-            "error": 1.0 - accuracy,
-            "accuracy": accuracy,
-        }
+        return self._cross_entropy_terms(self._log_proba(X), y, complexity)
 
     def _gradient_objective(self, terms):
         # Weight decay is applied by the optimiser, decoupled from the gradient.

@@ -123,18 +123,7 @@ class MLPClassifier(TrajectoryClassifier):
         return sum(p.square().sum((-2, -1)) for p in self.params_)
 
     def _terms(self, X, y, *, train):
-        log_proba = self._log_proba(X)
-        data_fit = -log_proba.gather(-1, y[..., None]).squeeze(-1).mean(-1)
-        complexity = 0.5 * self.weight_decay * self._squared_norm()
-        accuracy = (log_proba.argmax(-1) == y).to(X.dtype).mean(-1)
-        return {
-            "objective": data_fit + complexity,
-            "data_fit": data_fit,
-            "complexity": complexity,
-            "loss": data_fit,
-            "error": 1.0 - accuracy,
-            "accuracy": accuracy,
-        }
+        return self._cross_entropy_terms(self._log_proba(X), y, 0.5 * self.weight_decay * self._squared_norm())
 
     def _model_quantities(self):
         W1, _, W2 = self.params_

@@ -8,6 +8,12 @@ from matplotlib.figure import Figure
 
 __all__ = ["plot_landscape", "plot_trajectories"]
 
+def _check_columns(frame, needed, name):
+    missing = set(needed) - set(frame.columns)
+    if missing:
+        raise ValueError(f"{name} lacks the column(s) {sorted(missing)}.")
+
+
 _SPLIT_PALETTE = {"train": "tab:blue", "test": "tab:orange"}
 _TERM_PALETTE = {"data_fit": "tab:green", "complexity": "tab:red", "kl": "tab:purple"}
 
@@ -55,10 +61,7 @@ def plot_trajectories(
     ValueError
         If a needed column is missing.
     """
-    needed = {"step", "split", metric, unit, *terms}
-    missing = needed - set(histories.columns)
-    if missing:
-        raise ValueError(f"histories lacks the column(s) {sorted(missing)}.")
+    _check_columns(histories, {"step", "split", metric, unit, *terms}, "histories")
     fig = Figure(figsize=(11, 4), layout="constrained")
     ax_metric, ax_terms = fig.subplots(1, 2)
     data = histories.assign(split=histories["split"].astype(str))
@@ -121,11 +124,9 @@ def plot_landscape(landscape, *, x, y, values=("objective", "data_fit", "complex
     ValueError
         If a needed column is missing.
     """
-    missing = {x, y, *values} - set(landscape.columns)
+    _check_columns(landscape, {x, y, *values}, "landscape")
     if paths is not None:
-        missing |= {x, y, "step", path_label} - set(paths.columns)
-    if missing:
-        raise ValueError(f"missing column(s) {sorted(missing)}.")
+        _check_columns(paths, {x, y, "step", path_label}, "paths")
     fig = Figure(figsize=(5 * len(values), 4.2), layout="constrained")
     axes = fig.subplots(1, len(values), squeeze=False)[0]
     colours = sns.color_palette("bright", n_colors=max(1, 0 if paths is None else paths[path_label].nunique()))

@@ -29,6 +29,7 @@ from .. import __version__
 from ..datasets import make_sparse_parity
 from ..grokking import detect_grokking, first_crossing, grokking_table, summarise_grokking
 from ..models import GPClassifier
+from ._common import report_paths
 from ..report import plot_trajectories
 
 __all__ = ["GPParityConfig", "load_reference", "milestones", "run_gp_parity", "write_gp_parity_report"]
@@ -247,9 +248,7 @@ def write_gp_parity_report(results_dir, *, report_dir=None, reference_dir=None):
     FileNotFoundError
         If ``results_dir`` lacks the stored results.
     """
-    results_dir = Path(results_dir)
-    report_dir = Path(report_dir) if report_dir is not None else results_dir / "report"
-    report_dir.mkdir(parents=True, exist_ok=True)
+    results_dir, report_dir = report_paths(results_dir, report_dir)
     histories = pd.read_parquet(results_dir / "histories.parquet")
     runs = pd.read_parquet(results_dir / "runs.parquet")
     stored = json.loads((results_dir / "config.json").read_text())

@@ -25,6 +25,7 @@ from .. import __version__
 from ..datasets import make_noisy_sine
 from ..grokking import grokking_table
 from ..models import GPRegressor, mll_landscape
+from ._common import report_paths
 from ..report import plot_landscape
 
 __all__ = ["GPRegressionConfig", "infer_reference_noise", "run_gp_regression", "write_gp_regression_report"]
@@ -200,9 +201,7 @@ def write_gp_regression_report(results_dir, *, report_dir=None, reference_dir=No
     FileNotFoundError
         If ``results_dir`` lacks the stored results.
     """
-    results_dir = Path(results_dir)
-    report_dir = Path(report_dir) if report_dir is not None else results_dir / "report"
-    report_dir.mkdir(parents=True, exist_ok=True)
+    results_dir, report_dir = report_paths(results_dir, report_dir)
     histories = _with_logs(pd.read_parquet(results_dir / "histories.parquet"))
     landscape = pd.read_parquet(results_dir / "landscape.parquet")
     runs = pd.read_parquet(results_dir / "runs.parquet")

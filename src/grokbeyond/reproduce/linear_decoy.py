@@ -26,6 +26,7 @@ from .. import __version__
 from ..datasets import make_decoy_linear
 from ..grokking import detect_grokking, grokking_table
 from ..models import LinearRegression
+from ._common import report_paths
 from ..report import plot_trajectories
 
 __all__ = ["LinearDecoyConfig", "run_linear_decoy", "write_linear_decoy_report"]
@@ -153,9 +154,7 @@ def write_linear_decoy_report(results_dir, *, report_dir=None, reference_dir=Non
     FileNotFoundError
         If ``results_dir`` lacks the stored results.
     """
-    results_dir = Path(results_dir)
-    report_dir = Path(report_dir) if report_dir is not None else results_dir / "report"
-    report_dir.mkdir(parents=True, exist_ok=True)
+    results_dir, report_dir = report_paths(results_dir, report_dir)
     histories = pd.read_parquet(results_dir / "histories.parquet")
     stored = json.loads((results_dir / "config.json").read_text())
     ref_seeds, ref_mean, ref_gaps = _load_reference(reference_dir)
@@ -221,9 +220,9 @@ def write_linear_decoy_report(results_dir, *, report_dir=None, reference_dir=Non
         "",
         e4_table.to_markdown(index=False),
         "",
-        "With two training points, whether the MAP weights generalise depends on where the two points fall: the "
-        "per-seed outcomes differ between the two sources because the data draws do (ours come from "
-        "`make_decoy_linear`, theirs from torch's RNG).",
+        "With two training points, whether the MAP weights (which the run reaches) generalise depends on where "
+        "the two points fall. The data draws of the two sources differ (ours come from `make_decoy_linear`, theirs "
+        "from torch's RNG); this run does not separate that from other causes of the per-seed differences.",
         "",
         "## E5–E6: the gap against the initialisation",
         "",
