@@ -5,13 +5,14 @@ Nothing in grokbeyond seeds or reads the global NumPy, Python or torch random st
 
 from __future__ import annotations
 
+import contextlib
 import zlib
 from numbers import Integral
 
 import numpy as np
 import torch
 
-__all__ = ["check_random_state", "numpy_generator", "torch_generator"]
+__all__ = ["check_random_state", "forked_global_torch_rng", "numpy_generator", "torch_generator"]
 
 
 def check_random_state(random_state, name: str = "random_state") -> None:
@@ -98,3 +99,26 @@ def torch_generator(random_state, stream: str = "model") -> torch.Generator:
     generator = torch.Generator()
     generator.manual_seed(seed)
     return generator
+
+
+@contextlib.contextmanager
+def forked_global_torch_rng(random_state, stream: str):
+    """Run a block on a private copy of torch's global RNG, seeded from ``random_state``.
+
+    For libraries that draw from torch's global RNG and take no generator (gpytorch's
+    iterative solvers, pyro's ``sample`` statements): inside the block the global RNG
+    is seeded from ``(random_state, stream)``, and on exit the caller's RNG state is
+    restored, so the draws are reproducible and nothing leaks out. Not thread-safe:
+    two threads inside such blocks share torch's one global RNG.
+
+    Parameters
+    ----------
+    random_state : None, int, numpy.random.Generator or numpy.random.RandomState
+        Seed; see :func:`numpy_generator`.
+    stream : str
+        Name of the stream.
+    """
+    seed = torch_generator(random_state, stream).initial_seed()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield

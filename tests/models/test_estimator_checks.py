@@ -2,18 +2,27 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from grokbeyond.models import GPClassifier, GPRegressor, LinearRegression, LogisticRegression, MLPClassifier
+from grokbeyond.models import (
+    BayesianMLP,
+    GPClassifier,
+    GPRegressor,
+    LinearRegression,
+    LogisticRegression,
+    MLPClassifier,
+)
 
 # Small budgets: the checks fit hundreds of times. Learning rates are raised so that a
-# few dozen steps fit scikit-learn's easy test problems. The GP runs in float64 here:
-# in float32 its predictions for a sample differ by ~1e-5 with the batch they are
-# computed in, beyond the checks' 1e-7 tolerance (tested separately, to 1e-4, in
-# test_gp_classifier.py).
+# few dozen steps fit scikit-learn's easy test problems. The GP and the BayesianMLP run in
+# float64 here: in float32 their predictions for a sample differ by ~1e-5 (GP) and ~1e-7
+# (the BNN's mean over weight draws) with the batch they are computed in, beyond the
+# checks' 1e-7 tolerance (the GP's tested separately, to 1e-4, in test_gp_classifier.py).
 ESTIMATORS = [
     GPClassifier(max_iter=30, lr=0.1, dtype="float64", random_state=0),
     LogisticRegression(max_iter=100, lr=0.5, weight_decay=1e-4, random_state=0),
     GPRegressor(max_iter=30, lr=0.1, random_state=0),
     MLPClassifier(hidden_size=16, max_iter=200, lr=0.1, weight_decay=1e-4, batch_size=None, random_state=0),
+    BayesianMLP(hidden_size=16, max_iter=150, lr=0.1, batch_size=None, init_scale=0.3, n_predictive_samples=4,
+                dtype="float64", eval_every=150, random_state=0),
     # Some checks use inputs centred at 100: gradient descent needs lr < ~5e-5 there.
     LinearRegression(max_iter=1000, lr=2e-5, noise_variance=1.0, prior_variance=100.0, fit_intercept=True,
                      eval_every=1000, random_state=0),

@@ -8,6 +8,7 @@ from ._base import (
     TrajectoryRegressor,
     evaluation_steps,
 )
+from .bayesian_mlp import BayesianMLP
 from .gp_classifier import GPClassifier
 from .gp_regressor import GPRegressor, mll_landscape
 from .linear import LinearRegression
@@ -16,6 +17,7 @@ from .mlp import MLPClassifier
 
 __all__ = [
     "HISTORY_COLUMNS",
+    "BayesianMLP",
     "GPClassifier",
     "GPRegressor",
     "LinearRegression",

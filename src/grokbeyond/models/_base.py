@@ -138,6 +138,10 @@ class TrajectoryEstimator(BaseEstimator):
     # the training pass of a step and copied to that step's test rows.
     _model_terms: tuple[str, ...] = ("complexity",)
 
+    # Whether a full-batch gradient pass's terms are recorded as the step's train row
+    # (False when recorded rows are computed by ``_evaluation_terms``).
+    _record_training_pass = True
+
     # A constant of the objective outside both terms (e.g. ½ log 2π of a Gaussian MLL).
     _objective_constant = 0.0
 
@@ -159,6 +163,12 @@ class TrajectoryEstimator(BaseEstimator):
         recorded as extra columns. ``train`` says whether (X, y) is (part of) the
         training set, for families whose training terms differ from held-out ones."""
         raise NotImplementedError
+
+    def _evaluation_terms(self, X: torch.Tensor, y: torch.Tensor, *, train: bool) -> dict[str, torch.Tensor]:
+        """The terms recorded in ``history_`` (same keys as ``_terms``); by default the
+        gradient pass's own terms. Families whose gradient pass is a stochastic estimate
+        (a one-sample ELBO) evaluate recorded rows differently."""
+        return self._terms(X, y, train=train)
 
     def _gradient_objective(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
         """The per-replicate quantity whose gradient the optimiser follows."""
@@ -280,7 +290,7 @@ class TrajectoryEstimator(BaseEstimator):
                         if not torch.isfinite(objective).all():
                             raise FloatingPointError(f"the objective is {objective.tolist()}")
                         objective.sum().backward()
-                        if record and index is None:
+                        if record and index is None and self._record_training_pass:
                             train_terms = terms
                     if record:
                         train_terms = self._evaluated(train_terms, X_train, y_train, train=True)
@@ -324,7 +334,7 @@ class TrajectoryEstimator(BaseEstimator):
         """Detached terms: those of the training pass when given, else a fresh evaluation."""
         with torch.no_grad():
             if terms is None:
-                terms = self._terms(X, y, train=train)
+                terms = self._evaluation_terms(X, y, train=train)
             return {name: value.detach() for name, value in terms.items()}
 
     def _rows(self, step, split, terms) -> list[dict]:

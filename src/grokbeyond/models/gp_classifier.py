@@ -10,7 +10,7 @@ import torch
 from linear_operator.utils.errors import NotPSDError
 from sklearn.utils import check_scalar
 
-from .._random import torch_generator
+from .._random import forked_global_torch_rng
 from ._base import TrajectoryClassifier
 
 __all__ = ["GPClassifier"]
@@ -220,9 +220,10 @@ class GPClassifier(TrajectoryClassifier):
     def _fit_context(self):
         # gpytorch's iterative solvers draw probe vectors from the global torch RNG: run
         # them on a forked RNG seeded from random_state (restored on exit).
-        seed = torch_generator(self.random_state, "gpytorch-global").initial_seed()
-        with torch.random.fork_rng(devices=[]), gpytorch.settings.max_cholesky_size(self.max_cholesky_size):
-            torch.manual_seed(seed)
+        with (
+            forked_global_torch_rng(self.random_state, "gpytorch-global"),
+            gpytorch.settings.max_cholesky_size(self.max_cholesky_size),
+        ):
             yield
 
     def _build(self, X, y, generator):
