@@ -32,6 +32,7 @@ _RESULTS = typer.Option(Path("grokbeyond-results"), help="Where the tidy results
 _REPORT = typer.Option(None, help="Where the report goes [default: reports/NAME for the full run, "
                                   "RESULTS_DIR/NAME/report with --quick].")
 _REFERENCE = typer.Option(None, help="The paper code's curves [default: $GROKBEYOND_REFERENCE_DIR or ../shared/reference].")
+_N_JOBS = typer.Option(1, help="Parallel runs (joblib processes, one torch thread each); -1 = all cores.")
 _REPORT_ONLY = typer.Option(False, "--report-only", help="Rewrite the report from stored results; train nothing.")
 
 
@@ -59,7 +60,7 @@ def gp_parity(
     reference_dir: Optional[Path] = _REFERENCE,
     seeds: Optional[str] = typer.Option(None, help="Comma-separated seeds, overriding the preset."),
     max_iter: Optional[int] = typer.Option(None, min=1, help="Adam steps, overriding the preset."),
-    n_jobs: int = typer.Option(1, help="Parallel runs (joblib processes, one torch thread each); -1 = all cores."),
+    n_jobs: int = _N_JOBS,
     report_only: bool = _REPORT_ONLY,
 ) -> None:
     """Miller et al. (2023) E1: a GP classifier groks concealed sparse parity."""
@@ -115,6 +116,25 @@ def linear_decoy(
     config = LinearDecoyConfig.quick() if quick else LinearDecoyConfig()
     _reproduce("linear-decoy", run_linear_decoy, write_linear_decoy_report, config, quick=quick,
                results_dir=results_dir, report_dir=report_dir, reference_dir=reference_dir, report_only=report_only)
+
+
+@reproduce_app.command("bnn-init-scale")
+def bnn_init_scale(
+    quick: bool = _QUICK,
+    results_dir: Path = _RESULTS,
+    report_dir: Optional[Path] = _REPORT,
+    reference_dir: Optional[Path] = _REFERENCE,
+    n_jobs: int = _N_JOBS,
+    report_only: bool = _REPORT_ONLY,
+) -> None:
+    """Miller et al. (2023) E11: a Bayesian MLP groks parity; the gap grows with the initial scale σ."""
+    from .reproduce import BNNInitScaleConfig, run_bnn_init_scale, write_bnn_init_scale_report
+
+    config = BNNInitScaleConfig.quick() if quick else BNNInitScaleConfig()
+    out = _reproduce("bnn-init-scale", run_bnn_init_scale, write_bnn_init_scale_report, config, quick=quick,
+                     results_dir=results_dir, report_dir=report_dir, reference_dir=reference_dir,
+                     report_only=report_only, **({} if report_only else {"n_jobs": n_jobs}))
+    typer.echo(out["gaps"].to_string(index=False))
 
 
 if __name__ == "__main__":  # pragma: no cover

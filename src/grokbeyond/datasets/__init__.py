@@ -1,4 +1,4 @@
-"""Datasets for grokking studies: algorithmic tasks, regression tasks and concealment.
+"""Datasets for grokking studies: algorithmic tasks, regression tasks, real digits and concealment.
 
 Every ``make_*`` function takes ``random_state``, draws only from its own generator,
 and returns a :class:`sklearn.utils.Bunch` with ``X_train, y_train, X_test, y_test``
@@ -7,6 +7,7 @@ and metadata (``task``, ``params``, ``relevant_features``, ``concealed_features`
 
 from .algorithmic import MODULAR_OPERATIONS, make_modular_arithmetic, make_sparse_parity
 from .competing import make_competing_features
+from .real import make_digits
 from .regression import make_decoy_linear, make_noisy_sine
 from .transforms import conceal
 
@@ -15,6 +16,7 @@ __all__ = [
     "conceal",
     "make_competing_features",
     "make_decoy_linear",
+    "make_digits",
     "make_modular_arithmetic",
     "make_noisy_sine",
     "make_sparse_parity",

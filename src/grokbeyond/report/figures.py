@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-__all__ = ["plot_landscape", "plot_trajectories"]
+__all__ = ["plot_landscape", "plot_sweep", "plot_trajectories"]
+
 
 def _check_columns(frame, needed, name):
     missing = set(needed) - set(frame.columns)
     if missing:
         raise ValueError(f"{name} lacks the column(s) {sorted(missing)}.")
+
+
+def _thin(frame, max_steps):
+    """Rows at no more than ``max_steps`` evenly spread distinct steps (first and last kept).
+
+    Bootstrapped bands cost one resampling per step; thinning keeps long runs fast to draw.
+    """
+    steps = np.sort(frame["step"].unique())
+    if max_steps is None or len(steps) <= max_steps:
+        return frame
+    keep = steps[np.unique(np.linspace(0, len(steps) - 1, max_steps).round().astype(int))]
+    return frame[frame["step"].isin(keep)]
 
 
 _SPLIT_PALETTE = {"train": "tab:blue", "test": "tab:orange"}
@@ -20,7 +34,7 @@ _TERM_PALETTE = {"data_fit": "tab:green", "complexity": "tab:red", "kl": "tab:pu
 
 def plot_trajectories(
     histories, *, metric="accuracy", terms=("data_fit", "complexity"), unit="seed", reference=None,
-    xscale="linear", title=None, confidence_level=95,
+    xscale="linear", title=None, confidence_level=95, max_steps=400, xlabel="optimisation step",
 ):
     """Train/test metric and the objective's terms against step, mean and band over runs.
 
@@ -51,6 +65,11 @@ def plot_trajectories(
         Figure title.
     confidence_level : float, default=95
         Confidence level of the bands, in percent.
+    max_steps : int or None, default=400
+        Draw ``histories`` at no more than this many evenly spread steps (bands are
+        bootstrapped per step); ``None`` draws every step.
+    xlabel : str, default="optimisation step"
+        Label of the step axis (e.g. "epoch" when ``step`` counts epochs).
 
     Returns
     -------
@@ -64,6 +83,7 @@ def plot_trajectories(
     _check_columns(histories, {"step", "split", metric, unit, *terms}, "histories")
     fig = Figure(figsize=(11, 4), layout="constrained")
     ax_metric, ax_terms = fig.subplots(1, 2)
+    histories = _thin(histories, max_steps)
     data = histories.assign(split=histories["split"].astype(str))
     sns.lineplot(
         data=data, x="step", y=metric, hue="split", palette=_SPLIT_PALETTE, hue_order=["train", "test"],
@@ -88,8 +108,63 @@ def plot_trajectories(
     for ax, ylabel in ((ax_metric, metric), (ax_terms, "nats per datapoint")):
         ax.set_xscale(xscale)
         ax.set_ylabel(ylabel)
-        ax.set_xlabel("optimisation step")
+        ax.set_xlabel(xlabel)
         ax.legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_sweep(histories, by, *, metric="accuracy", complexity="complexity", unit="seed", xscale="linear",
+               complexity_scale="linear", title=None, confidence_level=95, max_steps=300, xlabel="optimisation step"):
+    """Trajectories of a sweep: one line per value of ``by``, mean and band over ``unit``.
+
+    Three panels against step: ``metric`` on the train split, ``metric`` on the test
+    split, and the ``complexity`` term (train split), each coloured by ``by`` (e.g.
+    the initial scale σ or the number of concealed dimensions m), so a reader sees
+    how the memorisation and generalisation times and the complexity move with it.
+
+    Parameters
+    ----------
+    histories : pandas.DataFrame
+        Tidy histories with ``step``, ``split``, ``metric``, ``complexity``, ``by`` and
+        ``unit`` columns.
+    by : str
+        The swept column (hue).
+    metric : str, default="accuracy"
+    complexity : str, default="complexity"
+        Column of the third panel (nats per training datapoint).
+    unit : str, default="seed"
+        Column identifying a run within a sweep value.
+    xscale, complexity_scale : {"linear", "log", "symlog"}, default="linear"
+        Scales of the step axis and of the complexity axis.
+    title : str or None, default=None
+    confidence_level : float, default=95
+    max_steps : int or None, default=300
+        As in :func:`plot_trajectories`.
+    xlabel : str, default="optimisation step"
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        If a needed column is missing.
+    """
+    _check_columns(histories, {"step", "split", metric, complexity, by, unit}, "histories")
+    data = _thin(histories, max_steps).assign(split=lambda f: f["split"].astype(str))
+    fig = Figure(figsize=(15, 4), layout="constrained")
+    axes = fig.subplots(1, 3)
+    palette = sns.color_palette("viridis", n_colors=data[by].nunique())
+    panels = (("train", metric), ("test", metric), ("train", complexity))
+    for ax, (split, column) in zip(axes, panels):
+        sns.lineplot(data=data[data["split"] == split], x="step", y=column, hue=by, palette=palette,
+                     errorbar=("ci", confidence_level), seed=0, ax=ax)
+        ax.set(xscale=xscale, xlabel=xlabel, ylabel=f"{split} {column}",
+               title=f"{split} {column}" + (" (nats per datapoint)" if column == complexity else ""))
+    axes[2].set_yscale(complexity_scale)
     if title:
         fig.suptitle(title)
     return fig
