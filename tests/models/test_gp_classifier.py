@@ -6,6 +6,7 @@ import torch
 from linear_operator.utils.errors import NotPSDError
 
 from grokbeyond import detect_grokking
+from grokbeyond.datasets import make_digits
 from grokbeyond.models import GPClassifier, NumericalError
 
 
@@ -73,10 +74,39 @@ def test_float32_predictions_are_order_invariant(grokked, small_parity):
     np.testing.assert_allclose(grokked.predict_proba(X)[order], grokked.predict_proba(X[order]), atol=1e-5)
 
 
-def test_more_than_two_classes_is_a_clear_error():
-    X = np.random.default_rng(0).normal(size=(30, 2))
-    with pytest.raises(ValueError, match="Only binary classification"):
-        GPClassifier(max_iter=2).fit(X, np.arange(30) % 3)
+@pytest.fixture(scope="module")
+def digits():
+    return make_digits(n_train=150, n_test=150, random_state=0)
+
+
+def test_multiclass_is_independent_gps_with_a_softmax_likelihood(digits):
+    clf = GPClassifier(max_iter=25, lr=0.05, eval_every=25, random_state=0)
+    clf.fit(digits.X_train, digits.y_train, eval_set=(digits.X_test, digits.y_test))
+    assert isinstance(clf.likelihood_, gpytorch.likelihoods.SoftmaxLikelihood)
+    assert clf.lengthscale_.shape == (10, 64) and clf.outputscale_.shape == (10,)
+    proba = clf.predict_proba(digits.X_test)
+    assert proba.shape == (150, 10)
+    np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-5)
+    # The KL sums the ten class GPs' KLs (gpytorch's cached prior was last computed with
+    # the test batch: float32 rounding differs at ~1e-4 relative).
+    per_class = clf.model_.variational_strategy.base_variational_strategy.kl_divergence()
+    final = clf.history_.iloc[-2]
+    assert per_class.shape == (1, 10)
+    np.testing.assert_allclose(final["kl"], per_class.sum().item() / 150, rtol=1e-3)
+    # Recorded lengthscales average the class GPs; one constant mean per class.
+    np.testing.assert_allclose(final["lengthscale_3"], clf.lengthscale_[:, 3].mean(), rtol=1e-5)
+    assert {f"constant_mean_{c}" for c in range(10)} <= set(clf.history_)
+    # It learns the digits: well above chance (0.1) after 25 steps.
+    test = clf.history_[(clf.history_["split"] == "test") & (clf.history_["step"] == 25)].iloc[0]
+    assert test["accuracy"] > 0.7
+    assert clf.score(digits.X_test, digits.y_test) == pytest.approx(test["accuracy"], abs=0.03)
+
+
+def test_multiclass_is_seeded(digits):
+    first = GPClassifier(max_iter=3, random_state=1).fit(digits.X_train, digits.y_train)
+    again = GPClassifier(max_iter=3, random_state=1).fit(digits.X_train, digits.y_train)
+    pd.testing.assert_frame_equal(first.history_, again.history_)
+    np.testing.assert_array_equal(first.predict_proba(digits.X_test), again.predict_proba(digits.X_test))
 
 
 def test_cholesky_failure_names_the_step(small_parity, monkeypatch):

@@ -23,7 +23,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_scalar
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from tqdm.auto import tqdm
 
@@ -380,13 +380,6 @@ class TrajectoryClassifier(ClassifierMixin, TrajectoryEstimator):
     (R, n_samples, n_classes).
     """
 
-    _binary_only = False
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = not self._binary_only
-        return tags
-
     def _target_dtype(self):
         return torch.long
 
@@ -398,12 +391,6 @@ class TrajectoryClassifier(ClassifierMixin, TrajectoryEstimator):
                 raise ValueError(
                     f"{type(self).__name__} needs samples of at least 2 classes in y; "
                     f"got one class ({encoder.classes_[0]!r})."
-                )
-            if self._binary_only and type_of_target(y, input_name="y") != "binary":
-                raise ValueError(
-                    "Only binary classification is supported. The type of the target is "
-                    f"{type_of_target(y, input_name='y')} ({len(encoder.classes_)} classes); "
-                    f"{type(self).__name__} handles two classes."
                 )
             self.classes_ = encoder.classes_
             return encoder.transform(y)

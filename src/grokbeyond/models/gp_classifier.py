@@ -17,11 +17,18 @@ __all__ = ["GPClassifier"]
 
 
 class _VariationalGP(gpytorch.models.ApproximateGP):
-    """Constant mean, ARD ``ScaleKernel(RBFKernel)``, full-rank q(u), R replicates."""
+    """Constant mean, ARD ``ScaleKernel(RBFKernel)``, full-rank q(u), R replicates.
 
-    def __init__(self, inducing_points, *, whiten, learn_inducing_locations):
+    With ``n_latent=C`` there are C independent latent GPs per replicate (batch shape
+    (R, C), each with its own hyperparameters and q(u)), combined by gpytorch's
+    ``IndependentMultitaskVariationalStrategy`` into outputs of shape (R, n, C).
+    """
+
+    def __init__(self, inducing_points, *, whiten, learn_inducing_locations, n_latent=None):
         n_replicates, n_inducing, n_features = inducing_points.shape
-        batch = torch.Size([n_replicates])
+        batch = torch.Size([n_replicates] if n_latent is None else [n_replicates, n_latent])
+        if n_latent is not None:
+            inducing_points = inducing_points[:, None].expand(-1, n_latent, -1, -1).clone()
         distribution = gpytorch.variational.CholeskyVariationalDistribution(n_inducing, batch_shape=batch)
         strategy_class = (
             gpytorch.variational.VariationalStrategy
@@ -31,18 +38,27 @@ class _VariationalGP(gpytorch.models.ApproximateGP):
         strategy = strategy_class(
             self, inducing_points, distribution, learn_inducing_locations=learn_inducing_locations
         )
+        if n_latent is not None:
+            strategy = gpytorch.variational.IndependentMultitaskVariationalStrategy(
+                strategy, num_tasks=n_latent, task_dim=-1
+            )
         super().__init__(strategy)
         self.mean_module = gpytorch.means.ConstantMean(batch_shape=batch)
         self.covar_module = gpytorch.kernels.ScaleKernel(
             gpytorch.kernels.RBFKernel(ard_num_dims=n_features, batch_shape=batch), batch_shape=batch
         )
+        self.n_latent = n_latent
+
+    def __call__(self, x, **kwargs):
+        # Multiclass: inputs (R, n, d) broadcast against the (R, C) batch of latent GPs.
+        return super().__call__(x if self.n_latent is None else x.unsqueeze(-3), **kwargs)
 
     def forward(self, x):
         return gpytorch.distributions.MultivariateNormal(self.mean_module(x), self.covar_module(x))
 
 
 class GPClassifier(TrajectoryClassifier):
-    """Binary variational GP classifier whose trajectory shows grokking.
+    """Variational GP classifier (binary and multiclass) whose trajectory shows grokking.
 
     The model of Miller, O'Neill & Bui (2023, "Grokking Beyond Neural Networks",
     sec. 3.1, experiment E1): latent ``f ~ GP(c, k)`` with a constant mean ``c`` and
@@ -64,6 +80,18 @@ class GPClassifier(TrajectoryClassifier):
       the number of training points;
     - ``objective = data_fit + complexity = −ELBO/N`` (gpytorch's ``VariationalELBO``
       with ``num_data=N``).
+
+    **Multiclass** (more than two classes, e.g. the modular tasks or the digits):
+    independent latent GPs, one per class ``c``, each with its own constant mean,
+    ARD kernel hyperparameters and full-rank ``q(u_c)`` (gpytorch's
+    ``IndependentMultitaskVariationalStrategy``), and a softmax likelihood
+    ``p(y = c | f) = exp(f_c) / Σ_c' exp(f_c')`` (gpytorch's ``SoftmaxLikelihood``
+    without mixing weights). Then ``data_fit`` is a Monte Carlo estimate with
+    ``num_likelihood_samples`` reparameterised draws from q's marginals (so the
+    objective is stochastic, seeded by ``random_state``), the KL sums over the class
+    GPs, predictions average the softmax over the same number of draws, and the
+    recorded lengthscales and outputscale are averaged over the class GPs. Two
+    classes always use the probit model above.
 
     **Unwhitened vs whitened.** With the default unwhitened strategy and inducing
     points fixed at the training inputs, ``q(f(X_train)) = q(u)`` exactly, so the
@@ -98,6 +126,9 @@ class GPClassifier(TrajectoryClassifier):
     mean_init_std : float, default=1e-3
         Standard deviation of the noise added to the initial variational mean
         (gpytorch's default), drawn from this estimator's generator.
+    num_likelihood_samples : int, default=16
+        Multiclass only: Monte Carlo draws of the latent functions per evaluation of
+        the softmax likelihood's expectation and of the predictive.
     max_cholesky_size : int, default=20000
         Largest kernel matrix factorised exactly by Cholesky. gpytorch's own default
         (800) switches larger problems to conjugate gradients and stochastic Lanczos
@@ -117,29 +148,30 @@ class GPClassifier(TrajectoryClassifier):
 
     Attributes
     ----------
-    classes_ : ndarray of shape (2,)
-        The two class labels.
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
     history_ : pandas.DataFrame
         The trajectory (see :class:`~grokbeyond.models.TrajectoryEstimator`), with the
         further columns ``kl`` (unweighted KL/N, nats per training datapoint),
-        ``lengthscale_0 … lengthscale_{d-1}``, ``outputscale`` and ``constant_mean``.
+        ``lengthscale_0 … lengthscale_{d-1}``, ``outputscale`` and ``constant_mean``
+        (multiclass: lengthscales and outputscale averaged over the class GPs, one
+        ``constant_mean_c`` per class).
     n_iter_ : int
         Number of optimisation steps taken.
     n_features_in_ : int
         Number of input features.
     model_ : gpytorch.models.ApproximateGP
         The fitted model (batch of one replicate).
-    likelihood_ : gpytorch.likelihoods.BernoulliLikelihood
-    lengthscale_ : ndarray of shape (n_features,)
-        Fitted ARD lengthscales.
-    outputscale_ : float
-        Fitted outputscale.
+    likelihood_ : gpytorch.likelihoods.BernoulliLikelihood or SoftmaxLikelihood
+    lengthscale_ : ndarray of shape (n_features,) or (n_classes, n_features)
+        Fitted ARD lengthscales (multiclass: one row per class GP).
+    outputscale_ : float or ndarray of shape (n_classes,)
+        Fitted outputscale(s).
 
     Raises
     ------
     ValueError
-        From ``fit``, for more than two classes (multiclass comes later), one class,
-        NaN or infinite inputs, or invalid parameters.
+        From ``fit``, for one class, NaN or infinite inputs, or invalid parameters.
     NumericalError
         From ``fit``, if the Cholesky factorisation fails even after gpytorch's
         jitter escalation (``cholesky_jitter`` ×10 per retry, up to
@@ -163,7 +195,6 @@ class GPClassifier(TrajectoryClassifier):
     (12, 4)
     """
 
-    _binary_only = True
     _numerical_errors = (NotPSDError,)
     _model_terms = ("complexity", "kl")
 
@@ -179,6 +210,7 @@ class GPClassifier(TrajectoryClassifier):
         initial_outputscale=None,
         mean_init_std=1e-3,
         max_cholesky_size=20_000,
+        num_likelihood_samples=16,
         dtype="float32",
         eval_every=1,
         random_state=None,
@@ -193,19 +225,26 @@ class GPClassifier(TrajectoryClassifier):
         self.initial_outputscale = initial_outputscale
         self.mean_init_std = mean_init_std
         self.max_cholesky_size = max_cholesky_size
+        self.num_likelihood_samples = num_likelihood_samples
         self.dtype = dtype
         self.eval_every = eval_every
         self.random_state = random_state
         self.verbose = verbose
 
     def _target_dtype(self):
-        return self._torch_dtype
+        # Bernoulli takes 0/1 floats; the softmax likelihood class indices.
+        return self._torch_dtype if len(self.classes_) == 2 else torch.long
+
+    @property
+    def _multiclass(self):
+        return len(self.classes_) > 2
 
     def _check_params(self):
         check_scalar(self.lr, "lr", Real, min_val=0.0, include_boundaries="neither")
         check_scalar(self.beta, "beta", Real, min_val=0.0)
         check_scalar(self.mean_init_std, "mean_init_std", Real, min_val=0.0)
         check_scalar(self.max_cholesky_size, "max_cholesky_size", Integral, min_val=0)
+        check_scalar(self.num_likelihood_samples, "num_likelihood_samples", Integral, min_val=1)
         if self.n_inducing is not None:
             check_scalar(self.n_inducing, "n_inducing", Integral, min_val=1)
         for name in ("initial_lengthscale", "initial_outputscale"):
@@ -235,8 +274,10 @@ class GPClassifier(TrajectoryClassifier):
                 [torch.randperm(n_train, generator=generator)[: self.n_inducing] for _ in range(n_replicates)]
             )
             inducing, learn = torch.gather(X, 1, subset[..., None].expand(-1, -1, X.shape[-1])).clone(), True
+        n_classes = len(self.classes_)
         model = _VariationalGP(
-            inducing, whiten=self.variational_strategy == "whitened", learn_inducing_locations=learn
+            inducing, whiten=self.variational_strategy == "whitened", learn_inducing_locations=learn,
+            n_latent=None if n_classes == 2 else n_classes,
         ).to(self._torch_dtype)
         if self.initial_lengthscale is not None:
             model.covar_module.base_kernel.lengthscale = self.initial_lengthscale
@@ -244,7 +285,11 @@ class GPClassifier(TrajectoryClassifier):
             model.covar_module.outputscale = self.initial_outputscale
         self._initialise_variational(model, generator)
         self.model_ = model.train()
-        self.likelihood_ = gpytorch.likelihoods.BernoulliLikelihood().train()
+        self.likelihood_ = (
+            gpytorch.likelihoods.BernoulliLikelihood()
+            if n_classes == 2
+            else gpytorch.likelihoods.SoftmaxLikelihood(num_classes=n_classes, mixing_weights=False)
+        ).train()
 
     def _initialise_variational(self, model, generator):
         """q(u) := the prior plus small mean noise, drawn from ``generator``.
@@ -253,6 +298,7 @@ class GPClassifier(TrajectoryClassifier):
         from the global torch RNG; doing it here keeps every draw explicit.
         """
         strategy = model.variational_strategy
+        strategy = getattr(strategy, "base_variational_strategy", strategy)  # multiclass: the per-class GPs
         distribution = strategy._variational_distribution  # the module holding m and L
         with torch.no_grad():
             prior = strategy.prior_distribution
@@ -267,9 +313,16 @@ class GPClassifier(TrajectoryClassifier):
 
     def _terms(self, X, y, *, train):
         f = self.model_(X)
-        data_fit = -self.likelihood_.expected_log_prob(y, f).mean(-1)
         kl = self.model_.variational_strategy.kl_divergence() / self.n_train_
         complexity = self.beta * kl
+        if self._multiclass:
+            likelihood = self._sampled_likelihood(f)
+            data_fit = -likelihood.log_prob(y).mean(0).mean(-1)
+            log_predictive = likelihood.probs.mean(0).log()
+            terms = self._cross_entropy_terms(log_predictive, y, complexity)
+            terms.update(objective=data_fit + complexity, data_fit=data_fit, kl=kl)
+            return terms
+        data_fit = -self.likelihood_.expected_log_prob(y, f).mean(-1)
         z = f.mean / torch.sqrt(1.0 + f.variance)
         log_predictive = torch.where(y > 0.5, torch.special.log_ndtr(z), torch.special.log_ndtr(-z))
         accuracy = ((f.mean > 0) == (y > 0.5)).to(z.dtype).mean(-1)
@@ -285,23 +338,39 @@ class GPClassifier(TrajectoryClassifier):
 
     def _model_quantities(self):
         kernel = self.model_.covar_module
-        return {
-            "lengthscale": kernel.base_kernel.lengthscale.squeeze(-2),
-            "outputscale": kernel.outputscale,
-            "constant_mean": self.model_.mean_module.constant,
-        }
+        lengthscale, outputscale = kernel.base_kernel.lengthscale.squeeze(-2), kernel.outputscale
+        if self._multiclass:  # averaged over the class GPs
+            lengthscale, outputscale = lengthscale.mean(-2), outputscale.mean(-1)
+        return {"lengthscale": lengthscale, "outputscale": outputscale, "constant_mean": self.model_.mean_module.constant}
+
+    def _sampled_likelihood(self, f):
+        """Multiclass: the softmax likelihood at ``num_likelihood_samples`` reparameterised
+        draws of the latent functions, batch shape (S, R, n).
+
+        The expected log-likelihood and the predictive factorise over datapoints, so
+        only q's marginals N(μᵢ_c, σ²ᵢ_c) are sampled (gpytorch's default samples the
+        joint over all points, which at the same estimate costs far more).
+        """
+        mean, std = f.mean, f.variance.sqrt()
+        noise = torch.randn((self.num_likelihood_samples, *mean.shape), dtype=mean.dtype)
+        return self.likelihood_(mean + std * noise)
 
     def _predict_proba(self, X):
         f = self.model_(X)
+        if self._multiclass:
+            return self._sampled_likelihood(f).probs.mean(0)
         p1 = torch.special.ndtr(f.mean / torch.sqrt(1.0 + f.variance))
         return torch.stack([1.0 - p1, p1], dim=-1)
 
     @property
     def lengthscale_(self):
-        """Fitted ARD lengthscales, ndarray of shape (n_features,)."""
-        return self.model_.covar_module.base_kernel.lengthscale.detach()[0, 0].numpy().copy()
+        """Fitted ARD lengthscales: ndarray of shape (n_features,), or (n_classes,
+        n_features) for multiclass (one row per class GP)."""
+        lengthscale = self.model_.covar_module.base_kernel.lengthscale.detach()[0]
+        return lengthscale[..., 0, :].numpy().copy()
 
     @property
     def outputscale_(self):
-        """Fitted outputscale (float)."""
-        return float(self.model_.covar_module.outputscale.detach()[0])
+        """Fitted outputscale: float, or ndarray of shape (n_classes,) for multiclass."""
+        outputscale = self.model_.covar_module.outputscale.detach()[0]
+        return float(outputscale) if outputscale.ndim == 0 else outputscale.numpy().copy()
