@@ -1,7 +1,7 @@
 """grokbeyond: grokking (delayed generalisation) beyond neural networks.
 
 Datasets (:mod:`grokbeyond.datasets`), trajectory estimators
-(:mod:`grokbeyond.models`), grokking detection (:mod:`grokbeyond.grokking`), figures and
+(:mod:`grokbeyond.models`), families side by side (:func:`grokbeyond.compare`), grokking detection (:mod:`grokbeyond.grokking`), figures and
 reports (:mod:`grokbeyond.report`) and paper reproductions
 (:mod:`grokbeyond.reproduce`).
 """
@@ -23,10 +23,14 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
+from .compare import Comparison, compare  # noqa: E402  (uses __version__)
+
 __all__ = [
+    "Comparison",
     "GrokkingResult",
     "GrokkingSummary",
     "__version__",
+    "compare",
     "datasets",
     "detect_grokking",
     "first_crossing",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Optional
@@ -135,6 +136,63 @@ def bnn_init_scale(
                      results_dir=results_dir, report_dir=report_dir, reference_dir=reference_dir,
                      report_only=report_only, **({} if report_only else {"n_jobs": n_jobs}))
     typer.echo(out["gaps"].to_string(index=False))
+
+
+def _parse_settings(settings: list[str], families: list[str]) -> tuple[dict, dict]:
+    """``dataset.KEY=VALUE`` and ``FAMILY.KEY=VALUE`` strings to parameter dicts (values as JSON, else text)."""
+    dataset_params, family_params = {}, {}
+    for item in settings:
+        target, sep, value = item.partition("=")
+        owner, dot, key = target.partition(".")
+        if not sep or not dot or not key:
+            raise typer.BadParameter(f"--set takes OWNER.KEY=VALUE (OWNER = dataset or a family); got {item!r}.")
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            parsed = value
+        if owner == "dataset":
+            dataset_params[key] = parsed
+        elif owner in families:
+            family_params.setdefault(owner, {})[key] = parsed
+        else:
+            raise typer.BadParameter(f"--set {item!r}: {owner!r} is neither 'dataset' nor one of {families}.")
+    return dataset_params, family_params
+
+
+@app.command("compare")
+def compare_command(
+    dataset: str = typer.Option("parity", help="parity, modular, digits or digits-multiclass."),
+    families: str = typer.Option(
+        "gp-classifier,gp-regressor,linear,logistic,mlp,bnn", help="Comma-separated families, one figure row each."
+    ),
+    seeds: str = typer.Option("0,1,2", help="Comma-separated seeds (each seeds the data and the models)."),
+    n_concealed: int = typer.Option(0, min=0, help="Spurious bits appended to the inputs."),
+    settings: list[str] = typer.Option([], "--set", help="Override a parameter: dataset.KEY=VALUE or FAMILY.KEY=VALUE "
+                                                         "(VALUE parsed as JSON, else text); repeatable."),
+    out: Path = typer.Option(Path("grokbeyond-results/compare"), help="Where the figure, tables and page go."),
+    n_jobs: int = _N_JOBS,
+) -> None:
+    """Run several model families on one dataset; write a figure (a row per family) and a grokking table."""
+    from .compare import compare
+
+    family_list = [f.strip() for f in families.split(",") if f.strip()]
+    try:
+        seed_list = [int(s) for s in seeds.split(",")]
+    except ValueError:
+        raise typer.BadParameter(f"seeds must be comma-separated integers; got {seeds!r}.") from None
+    dataset_params, family_params = _parse_settings(settings, family_list)
+    try:
+        result = compare(dataset, family_list, seeds=seed_list, dataset_params=dataset_params,
+                         family_params=family_params, n_concealed=n_concealed, n_jobs=n_jobs, out_dir=out,
+                         verbose=True)
+    except (ValueError, TypeError) as err:
+        raise typer.BadParameter(str(err)) from None
+    failed = int((result.runs["status"] != "finished").sum())
+    typer.echo(result.table[["family", "phases", "median gap (steps)", "censored seeds", "final test accuracy"]]
+               .to_string(index=False))
+    typer.echo(f"{len(result.runs)} runs, {failed} failed; page: {out / 'README.md'}")
+    if failed:
+        raise typer.Exit(code=1)
 
 
 if __name__ == "__main__":  # pragma: no cover

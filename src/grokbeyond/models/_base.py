@@ -467,6 +467,13 @@ class TrajectoryRegressor(RegressorMixin, TrajectoryEstimator):
     def _validate_targets(self, y, *, fitting: bool) -> np.ndarray:
         return np.asarray(y, dtype=np.float64)
 
+    @staticmethod
+    def _sign_accuracy(prediction: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Fraction of points with sign(ŷ) = sign(y), shape (R,): Miller et al.'s (2023,
+        sec. 3.3) accuracy of a regressor, and the classification accuracy of sign(ŷ) on
+        ±1-coded labels."""
+        return (torch.sign(prediction) == torch.sign(y)).to(prediction.dtype).mean(-1)
+
     def predict(self, X):
         """Predicted targets (the posterior or point-estimate mean).
 

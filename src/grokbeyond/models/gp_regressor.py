@@ -116,8 +116,9 @@ class GPRegressor(TrajectoryRegressor):
     Attributes
     ----------
     history_ : pandas.DataFrame
-        The trajectory, with the further columns ``lengthscale_0 …``, ``outputscale``,
-        ``noise`` and ``constant_mean``.
+        The trajectory, with the further columns ``sign_accuracy`` (fraction of
+        points with sign(μ) = sign(y), the accuracy on ±1-coded labels),
+        ``lengthscale_0 …``, ``outputscale``, ``noise`` and ``constant_mean``.
     n_iter_ : int
     n_features_in_ : int
     model_ : gpytorch.models.ExactGP
@@ -230,6 +231,7 @@ class GPRegressor(TrajectoryRegressor):
             "complexity": complexity,
             "loss": (0.5 * squared / variance + 0.5 * torch.log(2 * math.pi * variance)).mean(-1),
             "error": squared.mean(-1),
+            "sign_accuracy": self._sign_accuracy(mean, y),
         }
 
     def _model_quantities(self):

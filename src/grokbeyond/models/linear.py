@@ -133,7 +133,6 @@ class LinearRegression(TrajectoryRegressor):
             complexity = torch.zeros(X.shape[0], dtype=X.dtype)
         else:
             complexity = self.weights_.square().sum(-1) / self.prior_variance / self.n_train_
-        sign_accuracy = (torch.sign(residual + y) == torch.sign(y)).to(X.dtype).mean(-1)
         return {
             "objective": data_fit + complexity,
             "data_fit": data_fit,
@@ -141,7 +140,7 @@ class LinearRegression(TrajectoryRegressor):
             "loss": (0.5 * squared / self.noise_variance).mean(-1)
             + 0.5 * math.log(2 * math.pi * self.noise_variance),
             "error": squared.mean(-1),
-            "sign_accuracy": sign_accuracy,
+            "sign_accuracy": self._sign_accuracy(residual + y, y),
         }
 
     def _model_quantities(self):

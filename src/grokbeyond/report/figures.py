@@ -7,7 +7,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-__all__ = ["plot_landscape", "plot_sweep", "plot_trajectories"]
+__all__ = ["plot_comparison", "plot_landscape", "plot_sweep", "plot_trajectories"]
 
 
 def _check_columns(frame, needed, name):
@@ -83,7 +83,16 @@ def plot_trajectories(
     _check_columns(histories, {"step", "split", metric, unit, *terms}, "histories")
     fig = Figure(figsize=(11, 4), layout="constrained")
     ax_metric, ax_terms = fig.subplots(1, 2)
-    histories = _thin(histories, max_steps)
+    _draw_trajectories(ax_metric, ax_terms, _thin(histories, max_steps), metric=metric, terms=terms, unit=unit,
+                       reference=reference, xscale=xscale, confidence_level=confidence_level, xlabel=xlabel)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def _draw_trajectories(ax_metric, ax_terms, histories, *, metric, terms, unit, reference, xscale, confidence_level,
+                       xlabel):
+    """Draw one run set's metric panel and terms panel (see :func:`plot_trajectories`)."""
     data = histories.assign(split=histories["split"].astype(str))
     sns.lineplot(
         data=data, x="step", y=metric, hue="split", palette=_SPLIT_PALETTE, hue_order=["train", "test"],
@@ -110,6 +119,46 @@ def plot_trajectories(
         ax.set_ylabel(ylabel)
         ax.set_xlabel(xlabel)
         ax.legend(fontsize=7)
+
+
+def plot_comparison(histories, by="family", *, metric="accuracy", terms=("data_fit", "complexity"), unit="seed",
+                    xscale="symlog", title=None, confidence_level=95, max_steps=300, xlabel="optimisation step"):
+    """Several model families side by side: one row of panels per family.
+
+    Each row is :func:`plot_trajectories` for one value of ``by``: the train and test
+    ``metric`` (left) and the training split's data-fit and complexity terms (right),
+    mean and confidence band over ``unit``. Step axes are per row, since families
+    train for different numbers of steps.
+
+    Parameters
+    ----------
+    histories : pandas.DataFrame
+        Tidy histories with ``step``, ``split``, ``metric``, ``terms``, ``by`` and
+        ``unit`` columns.
+    by : str, default="family"
+        Column naming the row (e.g. the model family).
+    metric, terms, unit, xscale, confidence_level, max_steps, xlabel
+        As in :func:`plot_trajectories` (``xscale`` defaults to ``"symlog"`` here).
+    title : str or None, default=None
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        If a needed column is missing.
+    """
+    _check_columns(histories, {"step", "split", metric, by, unit, *terms}, "histories")
+    groups = list(histories.groupby(by, sort=False, observed=True))
+    fig = Figure(figsize=(11, 3.2 * len(groups)), layout="constrained")
+    axes = fig.subplots(len(groups), 2, squeeze=False)
+    for (name, runs), (ax_metric, ax_terms) in zip(groups, axes):
+        _draw_trajectories(ax_metric, ax_terms, _thin(runs, max_steps), metric=metric, terms=terms, unit=unit,
+                           reference=None, xscale=xscale, confidence_level=confidence_level, xlabel=xlabel)
+        ax_metric.set_title(f"{name}: {metric}", fontsize=10)
+        ax_terms.set_title(f"{name}: objective terms (train)", fontsize=10)
     if title:
         fig.suptitle(title)
     return fig
