@@ -127,3 +127,19 @@ def test_grokking_table_per_run():
     assert table["seed"].tolist() == [0, 1]
     assert table["phase"].tolist() == ["grokking", "memorisation"]
     assert set(GrokkingResult.__dataclass_fields__) <= set(table.columns)
+
+
+def test_exponential_gap_fit_recovers_the_rate_and_skips_censored_runs():
+    from grokbeyond import fit_exponential_gap
+
+    m = np.array([0, 10, 20, 30, 40, 40])
+    gaps = [4.75 * np.exp(0.092 * v) for v in m[:-1]] + [None]
+    fit = fit_exponential_gap(m, gaps)
+    assert fit.rate == pytest.approx(0.092) and fit.scale == pytest.approx(4.75)
+    assert fit.pearson_r == pytest.approx(1.0) and fit.n_censored == 1 and fit.n_points == 5
+    # A gap <= 0 counts as ln gap = 0, as in Miller et al.'s analysis.
+    assert fit_exponential_gap([0, 1, 2], [-3, 1, np.e**2]).rate == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="three uncensored"):
+        fit_exponential_gap([0, 1, 2], [1, None, None])
+    with pytest.raises(ValueError, match="one length"):
+        fit_exponential_gap([0, 1], [1, 2, 3])

@@ -10,10 +10,12 @@ from importlib.metadata import PackageNotFoundError, version
 
 from . import datasets, models
 from .grokking import (
+    ExponentialFit,
     GrokkingResult,
     GrokkingSummary,
     detect_grokking,
     first_crossing,
+    fit_exponential_gap,
     grokking_table,
     summarise_grokking,
 )
@@ -27,6 +29,7 @@ from .compare import Comparison, compare  # noqa: E402  (uses __version__)
 
 __all__ = [
     "Comparison",
+    "ExponentialFit",
     "GrokkingResult",
     "GrokkingSummary",
     "__version__",
@@ -34,6 +37,7 @@ __all__ = [
     "datasets",
     "detect_grokking",
     "first_crossing",
+    "fit_exponential_gap",
     "grokking_table",
     "models",
     "summarise_grokking",

@@ -138,6 +138,25 @@ def bnn_init_scale(
     typer.echo(out["gaps"].to_string(index=False))
 
 
+@reproduce_app.command("mlp-concealment")
+def mlp_concealment(
+    quick: bool = _QUICK,
+    results_dir: Path = _RESULTS,
+    report_dir: Optional[Path] = _REPORT,
+    reference_dir: Optional[Path] = _REFERENCE,
+    n_jobs: int = _N_JOBS,
+    report_only: bool = _REPORT_ONLY,
+) -> None:
+    """Miller et al. (2023) E8: concealed bits make an MLP grok modular arithmetic; gap against m."""
+    from .reproduce import MLPConcealmentConfig, run_mlp_concealment, write_mlp_concealment_report
+
+    config = MLPConcealmentConfig.quick() if quick else MLPConcealmentConfig()
+    out = _reproduce("mlp-concealment", run_mlp_concealment, write_mlp_concealment_report, config, quick=quick,
+                     results_dir=results_dir, report_dir=report_dir, reference_dir=reference_dir,
+                     report_only=report_only, **({} if report_only else {"n_jobs": n_jobs}))
+    typer.echo(out["fits"].to_string(index=False))
+
+
 def _parse_settings(settings: list[str], families: list[str]) -> tuple[dict, dict]:
     """``dataset.KEY=VALUE`` and ``FAMILY.KEY=VALUE`` strings to parameter dicts (values as JSON, else text)."""
     dataset_params, family_params = {}, {}

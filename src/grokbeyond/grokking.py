@@ -21,8 +21,10 @@ __all__ = [
     "GrokkingResult",
     "GrokkingSummary",
     "PHASES",
+    "ExponentialFit",
     "detect_grokking",
     "first_crossing",
+    "fit_exponential_gap",
     "grokking_table",
     "summarise_grokking",
 ]
@@ -385,3 +387,80 @@ def grokking_table(histories, by="seed", **kwargs) -> pd.DataFrame:
         key = key if isinstance(key, tuple) else (key,)
         rows.append({**dict(zip(keys, key)), **detect_grokking(run, **kwargs).to_dict()})
     return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class ExponentialFit:
+    """``gap ≈ scale · exp(rate · x)``, fitted by :func:`fit_exponential_gap`.
+
+    Attributes
+    ----------
+    scale : float
+        ``exp(intercept)`` of the line fitted to ln gap (same unit as the gaps).
+    rate : float
+        Slope of ln gap per unit of ``x`` (e.g. per concealed dimension).
+    pearson_r : float
+        Pearson correlation of ln gap with ``x``.
+    p_value : float
+        Two-sided p-value of the slope (scipy's ``linregress``).
+    n_points : int
+        Runs in the fit.
+    n_censored : int
+        Runs left out because their test threshold was never reached.
+    """
+
+    scale: float
+    rate: float
+    pearson_r: float
+    p_value: float
+    n_points: int
+    n_censored: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def fit_exponential_gap(x, gaps) -> ExponentialFit:
+    """Fit ln(gap) linearly on ``x``: the exponential growth of the grokking gap.
+
+    Miller, O'Neill & Bui (2023, sec. 4.2, fig. 4) fit the logarithm of the gap against
+    the number of concealed dimensions and report Pearson's r; as in their analysis, a
+    gap ≤ 0 is mapped to ln gap = 0 (gap 1). Unlike their code, a censored run (gap
+    ``None`` or NaN: the test threshold was never reached) is left out and counted, not
+    given the step budget.
+
+    Parameters
+    ----------
+    x : array-like of shape (n_runs,)
+        The explanatory variable, e.g. concealed dimensions m.
+    gaps : array-like of shape (n_runs,)
+        Grokking gaps (steps or epochs); ``None``/NaN for censored runs.
+
+    Returns
+    -------
+    ExponentialFit
+
+    Raises
+    ------
+    ValueError
+        If ``x`` and ``gaps`` differ in length, or fewer than three uncensored runs
+        with at least two distinct ``x`` remain.
+
+    Examples
+    --------
+    >>> fit = fit_exponential_gap([0, 10, 20, 30], [5, 50, 500, None])
+    >>> round(fit.rate, 4), fit.n_censored
+    (0.2303, 1)
+    """
+    x = np.asarray(x, dtype=float)
+    gaps = np.array([np.nan if g is None else g for g in gaps], dtype=float)
+    if x.shape != gaps.shape or x.ndim != 1:
+        raise ValueError(f"x and gaps must be 1-d of one length; got shapes {x.shape} and {gaps.shape}.")
+    kept = ~np.isnan(gaps)
+    if kept.sum() < 3 or np.unique(x[kept]).size < 2:
+        raise ValueError("fit_exponential_gap needs at least three uncensored runs at two or more distinct x; "
+                         f"got {int(kept.sum())} uncensored at x = {sorted(set(x[kept].tolist()))}.")
+    log_gap = np.log(np.maximum(gaps[kept], 1.0))
+    fit = stats.linregress(x[kept], log_gap)
+    return ExponentialFit(scale=float(np.exp(fit.intercept)), rate=float(fit.slope), pearson_r=float(fit.rvalue),
+                          p_value=float(fit.pvalue), n_points=int(kept.sum()), n_censored=int((~kept).sum()))
