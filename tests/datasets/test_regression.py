@@ -46,3 +46,12 @@ def test_competing_features_memorisation_block():
 def test_regression_rejects_impossible_parameters(func, kwargs, name):
     with pytest.raises(ValueError, match=name):
         func(**kwargs)
+
+
+def test_decoy_linear_takes_explicit_inputs():
+    x = np.random.RandomState(0).uniform(-0.5, 0.5, 100)  # the paper code's draw for seed 0
+    data = make_decoy_linear(x=x)
+    np.testing.assert_array_equal(data.X_train[:, 0], x[:2])
+    np.testing.assert_array_equal(data.X_test[:, 3], np.sin(100 * x[2:]))
+    with pytest.raises(ValueError, match="finite 1-d"):
+        make_decoy_linear(x=[[0.1, 0.2]])

@@ -61,7 +61,7 @@ def make_noisy_sine(n_samples=100, *, noise=0.1, train_fraction=0.5, random_stat
     )
 
 
-def make_decoy_linear(n_samples=100, *, n_train=2, slope=0.3, frequency=100.0, random_state=None):
+def make_decoy_linear(n_samples=100, *, n_train=2, slope=0.3, frequency=100.0, x=None, random_state=None):
     """Linear regression with decoy features (Miller et al. 2023, sec. 3.3, experiments E4–E7).
 
     ``x ~ U(-0.5, 0.5)``, ``y = slope * x``; the features are
@@ -79,6 +79,11 @@ def make_decoy_linear(n_samples=100, *, n_train=2, slope=0.3, frequency=100.0, r
         Slope of the true linear function.
     frequency : float, default=100.0
         Angular frequency of the ``sin`` decoy.
+    x : array-like of shape (n_samples,) or None, default=None
+        The inputs, in order, instead of drawing them; ``n_samples`` is then ``len(x)``
+        and ``random_state`` is unused. Miller et al.'s code draws
+        ``np.random.RandomState(seed).uniform(-0.5, 0.5, 100)`` (found by matching its
+        recorded step-0 training data fit for seeds 0–4).
     random_state : None, int, numpy.random.Generator or RandomState, default=None
         Seed of the draws.
 
@@ -92,14 +97,19 @@ def make_decoy_linear(n_samples=100, *, n_train=2, slope=0.3, frequency=100.0, r
     Raises
     ------
     ValueError
-        If ``n_train`` is not in ``[1, n_samples)``.
+        If ``n_train`` is not in ``[1, n_samples)``, or ``x`` is not a finite 1-d array.
     """
+    if x is not None:
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim != 1 or not np.isfinite(x).all():
+            raise ValueError(f"x must be a finite 1-d array; got shape {x.shape}.")
+        n_samples = len(x)
     n_samples = check_scalar(n_samples, "n_samples", Integral, min_val=2)
     n_train = check_scalar(n_train, "n_train", Integral, min_val=1, max_val=n_samples - 1)
     slope = check_scalar(slope, "slope", Real)
     frequency = check_scalar(frequency, "frequency", Real)
-    rng = numpy_generator(random_state, "make_decoy_linear")
-    x = rng.uniform(-0.5, 0.5, size=n_samples)
+    if x is None:
+        x = numpy_generator(random_state, "make_decoy_linear").uniform(-0.5, 0.5, size=n_samples)
     X = np.stack([x, x**2, x**3, np.sin(frequency * x)], axis=1)
     y = slope * x
     return make_bunch(
