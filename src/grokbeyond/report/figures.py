@@ -115,10 +115,16 @@ def _draw_trajectories(ax_metric, ax_terms, histories, *, metric, terms, unit, r
                 ax_terms.plot(rows["step"], rows[term], ls="--", lw=0.8, color=_TERM_PALETTE.get(term, "grey"),
                               alpha=0.7, label=f"{term} ({source})")
     for ax, ylabel in ((ax_metric, metric), (ax_terms, "nats per datapoint")):
-        ax.set_xscale(xscale)
+        _set_step_axis(ax, xscale, xlabel)
         ax.set_ylabel(ylabel)
-        ax.set_xlabel(xlabel)
         ax.legend(fontsize=7)
+
+
+def _set_step_axis(ax, xscale, xlabel):
+    ax.set_xscale(xscale)
+    if xscale == "symlog":  # steps are never negative
+        ax.set_xlim(left=0)
+    ax.set_xlabel(xlabel)
 
 
 def plot_comparison(histories, by="family", *, metric="accuracy", terms=("data_fit", "complexity"), unit="seed",
@@ -211,7 +217,8 @@ def plot_sweep(histories, by, *, metric="accuracy", complexity="complexity", uni
     for ax, (split, column) in zip(axes, panels):
         sns.lineplot(data=data[data["split"] == split], x="step", y=column, hue=by, palette=palette,
                      errorbar=("ci", confidence_level), seed=0, ax=ax)
-        ax.set(xscale=xscale, xlabel=xlabel, ylabel=f"{split} {column}",
+        _set_step_axis(ax, xscale, xlabel)
+        ax.set(ylabel=f"{split} {column}",
                title=f"{split} {column}" + (" (nats per datapoint)" if column == complexity else ""))
     axes[2].set_yscale(complexity_scale)
     if title:

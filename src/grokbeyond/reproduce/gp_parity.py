@@ -16,8 +16,8 @@ import json
 import math
 import platform
 import time
-import warnings
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import joblib
@@ -29,8 +29,8 @@ from .. import __version__
 from ..datasets import make_sparse_parity
 from ..grokking import detect_grokking, first_crossing, grokking_table, summarise_grokking
 from ..models import GPClassifier
-from ._common import report_paths
 from ..report import plot_trajectories
+from ._common import report_paths, run_jobs
 
 __all__ = ["GPParityConfig", "load_reference", "milestones", "run_gp_parity", "write_gp_parity_report"]
 
@@ -93,22 +93,14 @@ class GPParityConfig:
         )
 
 
-def _run_one(config: GPParityConfig, seed: int, variant: str, params: dict, n_threads: int | None):
-    if n_threads is not None:  # inside a joblib worker process: one torch thread each
-        torch.set_num_threads(n_threads)
+def _params(config: GPParityConfig, seed: int, variant: str) -> dict:
+    return next(params for s, v, params in config.jobs() if (s, v) == (seed, variant))
+
+
+def _fit(config: GPParityConfig, seed: int, variant: str) -> pd.DataFrame:
     data = make_sparse_parity(config.n_bits, config.k, config.n_train, config.n_test, random_state=seed)
-    model = GPClassifier(random_state=seed, **params)
-    start = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        model.fit(data.X_train, data.y_train, eval_set=(data.X_test, data.y_test))
-    wall = time.perf_counter() - start
-    history = model.history_.assign(seed=seed, variant=variant)
-    messages = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
-    meta = {"seed": seed, "variant": variant, "params": json.dumps(params), "wall_time_s": wall,
-            "s_per_step": wall / max(params["max_iter"], 1), "torch_threads": torch.get_num_threads(),
-            "n_warnings": len(caught), "warnings": " | ".join(messages)}
-    return history, meta
+    model = GPClassifier(random_state=seed, **_params(config, seed, variant))
+    return model.fit(data.X_train, data.y_train, eval_set=(data.X_test, data.y_test)).history_
 
 
 def load_reference(reference_dir) -> pd.DataFrame | None:
@@ -209,14 +201,15 @@ def run_gp_parity(config=None, *, results_dir="grokbeyond-results", report_dir=N
     config = config or GPParityConfig()
     results_dir = Path(results_dir) / "gp-parity"
     results_dir.mkdir(parents=True, exist_ok=True)
-    n_threads = 1 if n_jobs != 1 else None
     start = time.perf_counter()
-    outputs = joblib.Parallel(n_jobs=n_jobs, verbose=10 if verbose else 0)(
-        joblib.delayed(_run_one)(config, seed, variant, params, n_threads) for seed, variant, params in config.jobs()
-    )
+    jobs = [{"seed": seed, "variant": variant} for seed, variant, _ in config.jobs()]
+    histories, runs = run_jobs(partial(_fit, config), jobs, n_jobs=n_jobs, verbose=verbose)
+    params = [_params(config, job["seed"], job["variant"]) for job in jobs]
+    runs["params"] = [json.dumps(p) for p in params]
+    runs["s_per_step"] = runs["wall_time_s"] / [max(p["max_iter"], 1) for p in params]
     total_wall = time.perf_counter() - start
-    pd.concat([h for h, _ in outputs], ignore_index=True).to_parquet(results_dir / "histories.parquet", index=False)
-    pd.DataFrame([m for _, m in outputs]).to_parquet(results_dir / "runs.parquet", index=False)
+    histories.to_parquet(results_dir / "histories.parquet", index=False)
+    runs.to_parquet(results_dir / "runs.parquet", index=False)
     (results_dir / "config.json").write_text(
         json.dumps({"config": asdict(config), "total_wall_time_s": total_wall, "n_jobs": n_jobs}, indent=2)
     )

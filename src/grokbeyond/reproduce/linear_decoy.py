@@ -33,8 +33,8 @@ from ..datasets import make_decoy_linear
 from ..datasets._base import check_option
 from ..grokking import detect_grokking, grokking_table
 from ..models import LinearRegression
-from ._common import report_paths
 from ..report import plot_trajectories
+from ._common import report_paths
 
 __all__ = ["LinearDecoyConfig", "run_linear_decoy", "write_linear_decoy_report"]
 
