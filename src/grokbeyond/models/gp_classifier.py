@@ -349,10 +349,13 @@ class GPClassifier(TrajectoryClassifier):
 
         The expected log-likelihood and the predictive factorise over datapoints, so
         only q's marginals N(μᵢ_c, σ²ᵢ_c) are sampled (gpytorch's default samples the
-        joint over all points, which at the same estimate costs far more).
+        joint over all points, which at the same estimate costs far more). Every point
+        uses the same S × C standard-normal draws (common random numbers), so a point's
+        prediction does not depend on which other points share its batch.
         """
         mean, std = f.mean, f.variance.sqrt()
-        noise = torch.randn((self.num_likelihood_samples, *mean.shape), dtype=mean.dtype)
+        n_replicates, _, n_classes = mean.shape
+        noise = torch.randn((self.num_likelihood_samples, n_replicates, 1, n_classes), dtype=mean.dtype)
         return self.likelihood_(mean + std * noise)
 
     def _predict_proba(self, X):
