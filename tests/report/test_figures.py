@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from grokbeyond.report import plot_trajectories
+from grokbeyond.report import plot_comparison, plot_sweep, plot_trajectories
 
 
 def histories(n_seeds=3, n_steps=20):
@@ -34,3 +34,24 @@ def test_figure_has_metric_and_term_panels_with_reference(tmp_path):
 def test_missing_column_is_a_clear_error():
     with pytest.raises(ValueError, match="complexity"):
         plot_trajectories(histories().drop(columns="complexity"))
+
+
+def test_long_runs_are_thinned_but_keep_their_ends():
+    fig = plot_trajectories(histories(n_seeds=2, n_steps=1000), max_steps=50)
+    line = fig.axes[0].get_lines()[0]
+    steps = line.get_xdata()
+    assert len(steps) <= 50 and steps[0] == 0 and steps[-1] == 999
+
+
+def test_comparison_has_a_row_per_family_and_sweep_a_line_per_value():
+    runs = pd.concat([histories().assign(family=f) for f in ("gp", "mlp", "bnn")])
+    fig = plot_comparison(runs, "family")
+    assert len(fig.axes) == 6
+    assert [ax.get_title() for ax in fig.axes[::2]] == ["gp: accuracy", "mlp: accuracy", "bnn: accuracy"]
+    assert fig.axes[0].get_xlim()[0] == 0  # symlog step axis starts at step 0
+    sweep = pd.concat([histories().assign(m=m) for m in (0, 10, 20)])
+    fig = plot_sweep(sweep, "m")
+    assert len(fig.axes) == 3
+    assert {t.get_text() for t in fig.axes[1].get_legend().get_texts()} == {"0", "10", "20"}
+    with pytest.raises(ValueError, match="'m'"):
+        plot_sweep(histories(), "m")
