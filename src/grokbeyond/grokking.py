@@ -417,6 +417,7 @@ class ExponentialFit:
     n_censored: int
 
     def to_dict(self) -> dict:
+        """The fit as a flat dict."""
         return asdict(self)
 
 

@@ -74,6 +74,7 @@ class BNNInitScaleConfig:
 
     @property
     def steps_per_epoch(self) -> int:
+        """SGD steps per pass over the training set (the last minibatch may be short)."""
         return math.ceil(self.n_train / self.batch_size)
 
 

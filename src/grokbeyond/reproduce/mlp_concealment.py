@@ -82,6 +82,7 @@ class MLPConcealmentConfig:
 
     @property
     def steps_per_epoch(self) -> int:
+        """SGD steps per pass over the training set (the last minibatch may be short)."""
         return math.ceil(self.n_train / self.batch_size)
 
 
