@@ -79,3 +79,9 @@ def test_cli_compare_writes_the_page(tmp_path):
     assert (tmp_path / "comparison.png").exists()
     bad = runner.invoke(app, ["compare", "--families", "mlp", "--set", "svm.C=1", "--out", str(tmp_path)])
     assert bad.exit_code != 0 and "svm" in bad.output
+    (tmp_path / "README.md").unlink()
+    again = runner.invoke(app, ["compare", "--report-only", "--out", str(tmp_path)])
+    assert again.exit_code == 0, again.output
+    assert "Parallel" not in again.output and (tmp_path / "README.md").exists()
+    missing = runner.invoke(app, ["compare", "--report-only", "--out", str(tmp_path / "none")])
+    assert missing.exit_code != 0 and "no stored comparison" in missing.output

@@ -190,10 +190,17 @@ def compare_command(
                                                          "(VALUE parsed as JSON, else text); repeatable."),
     out: Path = typer.Option(Path("grokbeyond-results/compare"), help="Where the figure, tables and page go."),
     n_jobs: int = _N_JOBS,
+    report_only: bool = typer.Option(False, "--report-only", help="Rewrite OUT's page from its stored runs; train nothing."),
 ) -> None:
     """Run several model families on one dataset; write a figure (a row per family) and a grokking table."""
-    from .compare import compare
+    from .compare import compare, write_comparison_report
 
+    if report_only:
+        if not (out / "settings.json").exists():
+            raise typer.BadParameter(f"no stored comparison in {out}; run without --report-only first.")
+        write_comparison_report(out)
+        typer.echo(f"page: {out / 'README.md'}")
+        return
     family_list = [f.strip() for f in families.split(",") if f.strip()]
     try:
         seed_list = [int(s) for s in seeds.split(",")]

@@ -31,7 +31,7 @@ from .models import (
 )
 from .report import plot_comparison
 
-__all__ = ["DATASETS", "FAMILIES", "Comparison", "compare"]
+__all__ = ["DATASETS", "FAMILIES", "Comparison", "compare", "write_comparison_report"]
 
 #: Datasets by name: the generating function and its default parameters here.
 DATASETS = {
@@ -244,10 +244,38 @@ def _write(result: Comparison, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     result.histories.to_parquet(out_dir / "histories.parquet", index=False)
     result.runs.to_parquet(out_dir / "runs.parquet", index=False)
-    result.table.to_csv(out_dir / "table.csv", index=False)
     (out_dir / "settings.json").write_text(json.dumps(result.settings, indent=2, default=str))
-    s = result.settings
-    fig = plot_comparison(result.histories, "family", title=(
+    return write_comparison_report(out_dir).out_dir
+
+
+def write_comparison_report(out_dir) -> Comparison:
+    """Rewrite a comparison's table, figure and page from its stored runs (trains nothing).
+
+    Parameters
+    ----------
+    out_dir : path-like
+        A folder written by :func:`compare` (``histories.parquet``, ``runs.parquet``,
+        ``settings.json``).
+
+    Returns
+    -------
+    Comparison
+        Rebuilt from the stored files; ``table.csv``, ``comparison.png`` and
+        ``README.md`` are rewritten.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``out_dir`` lacks the stored files.
+    """
+    out_dir = Path(out_dir)
+    histories = pd.read_parquet(out_dir / "histories.parquet")
+    runs = pd.read_parquet(out_dir / "runs.parquet")
+    s = json.loads((out_dir / "settings.json").read_text())
+    families = list(s["families"])
+    result = Comparison(histories, runs, _grokking_by_family(histories, runs, families, s["detection"]), s, out_dir)
+    result.table.to_csv(out_dir / "table.csv", index=False)
+    fig = plot_comparison(histories, "family", title=(
         f"{s['dataset']} ({', '.join(f'{k}={v}' for k, v in s['dataset_params'].items())}"
         f"{', concealed bits=' + str(s['n_concealed']) if s['n_concealed'] else ''}): mean and 95% CI over "
         f"{len(s['seeds'])} seeds"))
@@ -256,15 +284,17 @@ def _write(result: Comparison, out_dir: Path) -> Path:
         "grokking": result.table["grokking"].map("{:.0%}".format),
         "gap CI": [f"[{lo:g}, {hi:g}]" for lo, hi in zip(result.table["gap CI low"], result.table["gap CI high"])],
     }).drop(columns=["gap CI low", "gap CI high"])
-    families = "\n".join(f"- `{name}`: `{spec['estimator']}({', '.join(f'{k}={v!r}' for k, v in spec['params'].items())})`"
+    families = "\n".join(f"  - `{name}`: `{spec['estimator']}({', '.join(f'{k}={v!r}' for k, v in spec['params'].items())})`"
                          for name, spec in s["families"].items())
+    make = DATASETS[s["dataset"]][0].__name__
+    data_call = f"{make}({', '.join(f'{k}={v!r}' for k, v in s['dataset_params'].items())}, random_state=seed)"
     lines = [
         f"# Families compared on `{s['dataset']}`",
         "",
         f"Written by `grokbeyond.compare` (grokbeyond {s['grokbeyond']}); every number comes from the runs stored "
         "beside this page (`histories.parquet`, `runs.parquet`).",
         "",
-        f"- Data: `{s['dataset']}` with {s['dataset_params']}"
+        f"- Data (`{s['dataset']}`): `{data_call}`"
         + (f", {s['n_concealed']} concealed bits appended" if s["n_concealed"] else "")
         + f"; seeds {s['seeds']} (each seeds the data draw and the model).",
         f"- Grokking: train and test accuracy ≥ {s['detection']['threshold']}, gap ≥ {s['detection']['min_delay']} "
@@ -279,4 +309,4 @@ def _write(result: Comparison, out_dir: Path) -> Path:
         "",
     ]
     (out_dir / "README.md").write_text("\n".join(lines))
-    return out_dir
+    return result
