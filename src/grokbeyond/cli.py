@@ -37,7 +37,7 @@ _N_JOBS = typer.Option(1, help="Parallel runs (joblib processes, one torch threa
 _REPORT_ONLY = typer.Option(False, "--report-only", help="Rewrite the report from stored results; train nothing.")
 
 
-def _reproduce(name, run, write, config, *, quick, results_dir, report_dir, reference_dir, report_only, **kwargs):
+def _reproduce(name, run, write, config, *, quick, results_dir, report_dir, reference_dir, report_only, n_jobs=None):
     """Run a reproduction (or only rewrite its report) and print where it wrote."""
     if report_dir is None and not quick:
         report_dir = Path("reports") / name
@@ -48,6 +48,7 @@ def _reproduce(name, run, write, config, *, quick, results_dir, report_dir, refe
             raise typer.BadParameter(f"no stored {name} results in {stored}; run without --report-only first.")
         out = write(stored, report_dir=report_dir, reference_dir=reference_dir)
     else:
+        kwargs = {} if n_jobs is None else {"n_jobs": n_jobs}
         out = run(config, results_dir=results_dir, report_dir=report_dir, reference_dir=reference_dir, **kwargs)
     typer.echo(f"results: {out['results_dir']}\nreport:  {out['report_dir'] / 'README.md'}")
     return out
@@ -79,7 +80,7 @@ def gp_parity(
         config = replace(config, max_iter=max_iter)
     out = _reproduce("gp-parity", run_gp_parity, write_gp_parity_report, config, quick=quick,
                      results_dir=results_dir, report_dir=report_dir, reference_dir=reference_dir,
-                     report_only=report_only, **({} if report_only else {"n_jobs": n_jobs}))
+                     report_only=report_only, n_jobs=n_jobs)
     summary = out["summary"]
     typer.echo(
         f"E1: {summary.fraction_grokking:.0%} of {summary.n_runs} seeds grok; median gap "
@@ -134,7 +135,7 @@ def bnn_init_scale(
     config = BNNInitScaleConfig.quick() if quick else BNNInitScaleConfig()
     out = _reproduce("bnn-init-scale", run_bnn_init_scale, write_bnn_init_scale_report, config, quick=quick,
                      results_dir=results_dir, report_dir=report_dir, reference_dir=reference_dir,
-                     report_only=report_only, **({} if report_only else {"n_jobs": n_jobs}))
+                     report_only=report_only, n_jobs=n_jobs)
     typer.echo(out["gaps"].to_string(index=False))
 
 
@@ -153,7 +154,7 @@ def mlp_concealment(
     config = MLPConcealmentConfig.quick() if quick else MLPConcealmentConfig()
     out = _reproduce("mlp-concealment", run_mlp_concealment, write_mlp_concealment_report, config, quick=quick,
                      results_dir=results_dir, report_dir=report_dir, reference_dir=reference_dir,
-                     report_only=report_only, **({} if report_only else {"n_jobs": n_jobs}))
+                     report_only=report_only, n_jobs=n_jobs)
     typer.echo(out["fits"].to_string(index=False))
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+import pandas as pd
 
 from .._runs import run_jobs
 
-__all__ = ["report_paths", "run_jobs"]
+__all__ = ["load_stored", "report_paths", "run_jobs"]
 
 
 def report_paths(results_dir, report_dir) -> tuple[Path, Path]:
@@ -19,3 +22,12 @@ def report_paths(results_dir, report_dir) -> tuple[Path, Path]:
     report_dir.mkdir(parents=True, exist_ok=True)
     return results_dir, report_dir
 
+
+
+def load_stored(results_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """A reproduction's stored ``histories.parquet``, ``runs.parquet`` and ``config.json``.
+
+    Raises ``FileNotFoundError`` naming the missing file.
+    """
+    return (pd.read_parquet(results_dir / "histories.parquet"), pd.read_parquet(results_dir / "runs.parquet"),
+            json.loads((results_dir / "config.json").read_text()))

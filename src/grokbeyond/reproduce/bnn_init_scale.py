@@ -31,7 +31,7 @@ from ..datasets import make_sparse_parity
 from ..grokking import detect_grokking, grokking_table, summarise_grokking
 from ..models import BayesianMLP
 from ..report import plot_sweep, plot_trajectories
-from ._common import report_paths, run_jobs
+from ._common import load_stored, report_paths, run_jobs
 
 __all__ = ["BNNInitScaleConfig", "run_bnn_init_scale", "write_bnn_init_scale_report"]
 
@@ -168,9 +168,7 @@ def write_bnn_init_scale_report(results_dir, *, report_dir=None, reference_dir=N
         If ``results_dir`` lacks the stored results.
     """
     results_dir, report_dir = report_paths(results_dir, report_dir)
-    histories = pd.read_parquet(results_dir / "histories.parquet")
-    runs = pd.read_parquet(results_dir / "runs.parquet")
-    stored = json.loads((results_dir / "config.json").read_text())
+    histories, runs, stored = load_stored(results_dir)
     config = stored["config"]
     ref_curves, ref_gaps = _load_reference(reference_dir)
     by_epoch = histories.assign(step=histories["epoch"])

@@ -30,7 +30,7 @@ from ..datasets import make_sparse_parity
 from ..grokking import detect_grokking, first_crossing, grokking_table, summarise_grokking
 from ..models import GPClassifier
 from ..report import plot_trajectories
-from ._common import report_paths, run_jobs
+from ._common import load_stored, report_paths, run_jobs
 
 __all__ = ["GPParityConfig", "load_reference", "milestones", "run_gp_parity", "write_gp_parity_report"]
 
@@ -242,9 +242,7 @@ def write_gp_parity_report(results_dir, *, report_dir=None, reference_dir=None):
         If ``results_dir`` lacks the stored results.
     """
     results_dir, report_dir = report_paths(results_dir, report_dir)
-    histories = pd.read_parquet(results_dir / "histories.parquet")
-    runs = pd.read_parquet(results_dir / "runs.parquet")
-    stored = json.loads((results_dir / "config.json").read_text())
+    histories, runs, stored = load_stored(results_dir)
     config = GPParityConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in stored["config"].items()})
 
     table = grokking_table(histories, by=["variant", "seed"])

@@ -33,7 +33,7 @@ from ..datasets import conceal, make_modular_arithmetic
 from ..grokking import detect_grokking, fit_exponential_gap, grokking_table
 from ..models import MLPClassifier
 from ..report import plot_sweep
-from ._common import report_paths, run_jobs
+from ._common import load_stored, report_paths, run_jobs
 
 __all__ = ["MLPConcealmentConfig", "run_mlp_concealment", "write_mlp_concealment_report"]
 
@@ -190,9 +190,7 @@ def write_mlp_concealment_report(results_dir, *, report_dir=None, reference_dir=
         If ``results_dir`` lacks the stored results.
     """
     results_dir, report_dir = report_paths(results_dir, report_dir)
-    histories = pd.read_parquet(results_dir / "histories.parquet")
-    runs = pd.read_parquet(results_dir / "runs.parquet")
-    stored = json.loads((results_dir / "config.json").read_text())
+    histories, runs, stored = load_stored(results_dir)
     config = stored["config"]
     reference = _load_reference(reference_dir)
     by_epoch = histories.assign(step=histories["epoch"])
