@@ -348,8 +348,8 @@ class GPClassifier(TrajectoryClassifier):
         draws of the latent functions, batch shape (S, R, n).
 
         The expected log-likelihood and the predictive factorise over datapoints, so
-        only q's marginals N(μᵢ_c, σ²ᵢ_c) are sampled (gpytorch's default samples the
-        joint over all points, which at the same estimate costs far more). Every point
+        only q's marginals N(μᵢ_c, σ²ᵢ_c) are sampled, not the joint over all points
+        (gpytorch's ``expected_log_prob`` default). Every point
         uses the same S × C standard-normal draws (common random numbers), so a point's
         prediction does not depend on which other points share its batch.
         """
