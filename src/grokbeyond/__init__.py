@@ -26,6 +26,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 from .compare import Comparison, compare  # noqa: E402  (uses __version__)
+from .harness import load_results  # noqa: E402
 
 __all__ = [
     "Comparison",
@@ -39,6 +40,7 @@ __all__ = [
     "first_crossing",
     "fit_exponential_gap",
     "grokking_table",
+    "load_results",
     "models",
     "summarise_grokking",
 ]

@@ -158,6 +158,34 @@ def mlp_concealment(
     typer.echo(out["fits"].to_string(index=False))
 
 
+@app.command("run")
+def run_command(
+    suite: Path = typer.Argument(..., help="A suite file (TOML), e.g. benchmarks/suites/parity-gp-lr.toml."),
+    results_dir: Path = typer.Option(Path("grokbeyond-results/store"), help="The results store (one parquet per run)."),
+    n_jobs: int = _N_JOBS,
+    dry_run: bool = typer.Option(False, "--dry-run", help="List the runs (id, stored or not, parameters); run nothing."),
+) -> None:
+    """Run a suite: every grid cell × seed not yet stored; finished runs are skipped on a rerun."""
+    from .harness import expand_suite, finished_run_ids, load_suite, run_suite
+
+    try:
+        spec = load_suite(suite)
+    except (FileNotFoundError, ValueError) as err:
+        raise typer.BadParameter(str(err)) from None
+    if dry_run:
+        done = finished_run_ids(results_dir)
+        for config in expand_suite(spec):
+            state = "stored " if config["run_id"] in done else "pending"
+            typer.echo(f"{config['run_id']}  {state}  seed={config['seed']}  dataset={config['dataset']}  "
+                       f"model={config['model']}")
+        return
+    summary = run_suite(spec, results_dir, n_jobs=n_jobs)
+    typer.echo(f"{summary.n_runs} runs: {summary.n_skipped} already stored, {summary.n_finished} finished, "
+               f"{summary.n_failed} failed; store: {results_dir}")
+    if summary.n_failed:
+        raise typer.Exit(code=1)
+
+
 def _parse_settings(settings: list[str], families: list[str]) -> tuple[dict, dict]:
     """``dataset.KEY=VALUE`` and ``FAMILY.KEY=VALUE`` strings to parameter dicts (values as JSON, else text)."""
     dataset_params, family_params = {}, {}

@@ -1,0 +1,108 @@
+"""Running a suite: every run not yet stored, in joblib processes, each stored as it finishes."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass
+from importlib import metadata
+
+import joblib
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from .store import finished_run_ids, write_run
+from .suites import expand_suite, make_run
+
+__all__ = ["SuiteSummary", "execute_run", "run_suite"]
+
+_PACKAGES = ("grokbeyond", "torch", "gpytorch", "pyro-ppl", "scikit-learn", "numpy", "pandas")
+
+
+def _versions() -> dict:
+    out = {}
+    for name in _PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def execute_run(config: dict, results_dir, *, n_threads: int | None = 1) -> str:
+    """Fit one run and store it (finished or failed); return its status.
+
+    Any exception in building or fitting is caught and stored with its traceback and
+    whatever history was recorded (a ``NumericalError`` carries the partial history),
+    so the sweep goes on. ``n_threads`` limits torch's threads in the worker.
+    """
+    if n_threads is not None:
+        torch.set_num_threads(n_threads)
+    start = time.perf_counter()
+    history, status, error, trace = pd.DataFrame(), "finished", None, None
+    try:
+        data, estimator = make_run(config)
+        estimator.fit(data.X_train, data.y_train, eval_set=(data.X_test, data.y_test))
+        history = estimator.history_
+    except Exception as err:  # noqa: BLE001 - every failure is recorded with its run
+        status, error, trace = "failed", f"{type(err).__name__}: {err}", traceback.format_exc()
+        history = getattr(err, "history", history)
+    meta = {"config": {k: v for k, v in config.items() if k != "run_id"}, "status": status,
+            "wall_time_s": time.perf_counter() - start, "error": error, "traceback": trace,
+            "versions": _versions(), "torch_threads": torch.get_num_threads()}
+    write_run(results_dir, config["run_id"], history, meta)
+    return status
+
+
+@dataclass(frozen=True)
+class SuiteSummary:
+    """What :func:`run_suite` did.
+
+    Attributes
+    ----------
+    n_runs : int
+        Runs in the suite.
+    n_skipped : int
+        Runs already stored as finished (not rerun).
+    n_finished, n_failed : int
+        Runs executed now, by outcome.
+    """
+
+    n_runs: int
+    n_skipped: int
+    n_finished: int
+    n_failed: int
+
+
+def run_suite(suite: dict, results_dir, *, n_jobs: int = 1, progress: bool = True) -> SuiteSummary:
+    """Run every run of ``suite`` not yet stored as finished in ``results_dir``.
+
+    Runs execute in joblib processes (``n_jobs``; 1 runs in this process), each with
+    one torch thread, and each stores its own file as it ends, so an interrupted sweep
+    (even by SIGKILL) keeps every finished run and a rerun does only what is left.
+
+    Parameters
+    ----------
+    suite : dict
+        From :func:`~grokbeyond.harness.load_suite`.
+    results_dir : path-like
+        The store.
+    n_jobs : int, default=1
+    progress : bool, default=True
+        A tqdm bar counting runs.
+
+    Returns
+    -------
+    SuiteSummary
+    """
+    runs = expand_suite(suite)
+    done = finished_run_ids(results_dir)
+    todo = [config for config in runs if config["run_id"] not in done]
+    n_threads = None if n_jobs == 1 else 1
+    results = joblib.Parallel(n_jobs=n_jobs, return_as="generator")(
+        joblib.delayed(execute_run)(config, results_dir, n_threads=n_threads) for config in todo
+    )
+    statuses = list(tqdm(results, total=len(todo), desc=suite["name"], unit="run", disable=not progress))
+    return SuiteSummary(n_runs=len(runs), n_skipped=len(runs) - len(todo),
+                        n_finished=statuses.count("finished"), n_failed=statuses.count("failed"))

@@ -1,0 +1,123 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from grokbeyond import load_results
+from grokbeyond.harness import expand_suite, finished_run_ids, load_suite, run_id, run_suite, write_run
+
+SUITE = """
+name = "tiny"
+seeds = [0, 1]
+[dataset]
+name = "sparse_parity"
+n_bits = 6
+k = 2
+n_train = 40
+n_test = 20
+[model]
+family = "logistic"
+max_iter = {max_iter}
+eval_every = 5
+[grid]
+"model.lr" = [0.1, 0.5]
+"dataset.n_concealed" = [0, 3]
+"""
+
+
+def write_suite(tmp_path, max_iter=10, text=SUITE):
+    path = tmp_path / "suite.toml"
+    path.write_text(text.format(max_iter=max_iter))
+    return path
+
+
+def test_grid_expands_to_cells_times_seeds_with_content_ids(tmp_path):
+    runs = expand_suite(load_suite(write_suite(tmp_path)))
+    assert len(runs) == 2 * 2 * 2
+    assert {(r["model"]["lr"], r["dataset"]["n_concealed"], r["seed"]) for r in runs} == {
+        (lr, m, s) for lr in (0.1, 0.5) for m in (0, 3) for s in (0, 1)}
+    assert len({r["run_id"] for r in runs}) == 8
+    # The id is a hash of the content, not of key order or position.
+    config = {k: runs[0][k] for k in ("suite", "dataset", "model", "seed")}
+    reordered = {"seed": config["seed"], "model": dict(reversed(list(config["model"].items()))),
+                 "dataset": config["dataset"], "suite": config["suite"]}
+    assert run_id(reordered) == runs[0]["run_id"]
+    assert run_id({**config, "seed": 5}) != runs[0]["run_id"]
+
+
+@pytest.mark.parametrize(
+    "replace, message",
+    [
+        (("sparse_parity", "mnist"), "dataset] name"),
+        (("logistic", "svm"), "family"),
+        (("seeds = [0, 1]", "seeds = []"), "seeds"),
+        (('"model.lr"', '"optimizer.lr"'), "grid key"),
+        (("[grid]", "colour = 1\n[grid]"), "colour"),
+        (("[grid]", "[grid"), "not valid TOML"),
+    ],
+)
+def test_bad_suites_are_named(tmp_path, replace, message):
+    path = write_suite(tmp_path, text=SUITE.replace(*replace))
+    with pytest.raises(ValueError, match=message):
+        load_suite(path)
+
+
+def test_store_round_trip_and_resume(tmp_path):
+    suite = load_suite(write_suite(tmp_path))
+    store = tmp_path / "store"
+    first = run_suite(suite, store, progress=False)
+    assert (first.n_runs, first.n_skipped, first.n_finished, first.n_failed) == (8, 0, 8, 0)
+    histories, runs = load_results(store)
+    assert len(runs) == 8 and (runs["status"] == "finished").all()
+    assert set(histories["run_id"]) == set(runs["run_id"])
+    assert {"model.lr", "dataset.n_concealed", "seed", "wall_time_s", "versions"} <= set(runs.columns)
+    assert '"torch"' in runs["versions"].iloc[0]
+    concealed = runs.loc[runs["dataset.n_concealed"] == 3, "run_id"].iloc[0]
+    assert histories.loc[histories["run_id"] == concealed, "step"].max() == 10
+    again = run_suite(suite, store, progress=False)
+    assert (again.n_skipped, again.n_finished) == (8, 0)
+
+
+def test_a_failing_run_is_stored_with_its_traceback_and_the_others_finish(tmp_path):
+    text = SUITE.replace('"model.lr" = [0.1, 0.5]', '"model.lr" = [0.1, -1.0]')
+    summary = run_suite(load_suite(write_suite(tmp_path, text=text)), tmp_path / "store", progress=False)
+    assert (summary.n_finished, summary.n_failed) == (4, 4)
+    _, runs = load_results(tmp_path / "store")
+    failed = runs[runs["status"] == "failed"]
+    assert (failed["model.lr"] == -1.0).all()
+    assert failed["error"].str.contains("lr").all() and failed["traceback"].str.contains("Traceback").all()
+    assert len(finished_run_ids(tmp_path / "store")) == 4  # failed runs are retried on a rerun
+
+
+def test_write_is_atomic_and_leaves_no_temporary_file(tmp_path):
+    history = pd.DataFrame({"step": [0, 1], "split": ["train", "train"], "accuracy": [0.5, 1.0]})
+    path = write_run(tmp_path, "abc", history, {"status": "finished", "config": {"seed": 0}})
+    assert [p.name for p in tmp_path.iterdir()] == ["abc.parquet"]
+    assert pq.read_table(path).num_rows == 2
+
+
+def test_killed_sweep_loses_no_finished_run_and_resumes(tmp_path):
+    suite = write_suite(tmp_path, max_iter=800)
+    store = tmp_path / "store"
+    command = [sys.executable, "-m", "grokbeyond.cli", "run", str(suite), "--results-dir", str(store)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(store.glob("*.parquet"))) < 2:
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    stored = {p.stem for p in store.glob("*.parquet")}
+    assert 2 <= len(stored) < 8, "the sweep should have been killed part-way"
+    _, runs = load_results(store)  # every stored file is complete and readable
+    assert (runs["status"] == "finished").all()
+    for leftover in store.glob(".*.tmp"):
+        leftover.unlink()  # an interrupted write leaves only an ignored temporary
+    resumed = run_suite(load_suite(suite), store, progress=False)
+    assert resumed.n_skipped == len(stored) and resumed.n_finished == 8 - len(stored)
+    assert len(load_results(store)[1]) == 8
