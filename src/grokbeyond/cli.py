@@ -163,6 +163,9 @@ def run_command(
     suite: Path = typer.Argument(..., help="A suite file (TOML), e.g. benchmarks/suites/parity-gp-lr.toml."),
     results_dir: Path = typer.Option(Path("grokbeyond-results/store"), help="The results store (one parquet per run)."),
     n_jobs: int = _N_JOBS,
+    scheduler: Optional[str] = typer.Option(
+        None, help="Run on Dask: 'local' starts a LocalCluster of N_JOBS workers; else a scheduler address "
+                   "(tcp://HOST:8786) whose workers share RESULTS_DIR."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the runs (id, stored or not, parameters); run nothing."),
 ) -> None:
     """Run a suite: every grid cell × seed not yet stored; finished runs are skipped on a rerun."""
@@ -179,7 +182,7 @@ def run_command(
             typer.echo(f"{config['run_id']}  {state}  seed={config['seed']}  dataset={config['dataset']}  "
                        f"model={config['model']}")
         return
-    summary = run_suite(spec, results_dir, n_jobs=n_jobs)
+    summary = run_suite(spec, results_dir, n_jobs=n_jobs, scheduler=scheduler)
     typer.echo(f"{summary.n_runs} runs: {summary.n_skipped} already stored, {summary.n_finished} finished, "
                f"{summary.n_failed} failed; store: {results_dir}")
     if summary.n_failed:

@@ -121,3 +121,16 @@ def test_killed_sweep_loses_no_finished_run_and_resumes(tmp_path):
     resumed = run_suite(load_suite(suite), store, progress=False)
     assert resumed.n_skipped == len(stored) and resumed.n_finished == 8 - len(stored)
     assert len(load_results(store)[1]) == 8
+
+
+def test_joblib_and_a_dask_local_cluster_give_identical_results(tmp_path):
+    pytest.importorskip("distributed")
+    suite = load_suite(write_suite(tmp_path))
+    run_suite(suite, tmp_path / "joblib", n_jobs=2, progress=False)
+    summary = run_suite(suite, tmp_path / "dask", n_jobs=2, scheduler="local", progress=False)
+    assert summary.n_finished == 8
+    by_joblib, runs_joblib = load_results(tmp_path / "joblib")
+    by_dask, runs_dask = load_results(tmp_path / "dask")
+    assert set(runs_joblib["run_id"]) == set(runs_dask["run_id"])
+    pd.testing.assert_frame_equal(by_joblib.sort_values(["run_id", "step", "split"]).reset_index(drop=True),
+                                  by_dask.sort_values(["run_id", "step", "split"]).reset_index(drop=True))

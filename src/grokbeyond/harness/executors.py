@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import traceback
 from dataclasses import dataclass
@@ -75,12 +76,15 @@ class SuiteSummary:
     n_failed: int
 
 
-def run_suite(suite: dict, results_dir, *, n_jobs: int = 1, progress: bool = True) -> SuiteSummary:
+def run_suite(suite: dict, results_dir, *, n_jobs: int = 1, scheduler: str | None = None,
+              progress: bool = True) -> SuiteSummary:
     """Run every run of ``suite`` not yet stored as finished in ``results_dir``.
 
-    Runs execute in joblib processes (``n_jobs``; 1 runs in this process), each with
-    one torch thread, and each stores its own file as it ends, so an interrupted sweep
-    (even by SIGKILL) keeps every finished run and a rerun does only what is left.
+    Runs execute in joblib processes (``n_jobs``; 1 runs in this process), or on a Dask
+    cluster through joblib's Dask backend, each with one torch thread; each run stores
+    its own file as it ends, so an interrupted sweep (even by SIGKILL) keeps every
+    finished run and a rerun does only what is left. On a cluster, ``results_dir`` must
+    be a path every worker can write (a shared file system).
 
     Parameters
     ----------
@@ -89,6 +93,11 @@ def run_suite(suite: dict, results_dir, *, n_jobs: int = 1, progress: bool = Tru
     results_dir : path-like
         The store.
     n_jobs : int, default=1
+        Local processes; with ``scheduler="local"``, the ``LocalCluster``'s workers.
+    scheduler : str or None, default=None
+        ``None``: joblib processes. ``"local"``: a Dask ``LocalCluster`` started for
+        this sweep (``n_jobs`` single-threaded worker processes). Any other string:
+        the address of a running Dask scheduler, e.g. ``"tcp://10.0.0.5:8786"``.
     progress : bool, default=True
         A tqdm bar counting runs.
 
@@ -99,10 +108,29 @@ def run_suite(suite: dict, results_dir, *, n_jobs: int = 1, progress: bool = Tru
     runs = expand_suite(suite)
     done = finished_run_ids(results_dir)
     todo = [config for config in runs if config["run_id"] not in done]
-    n_threads = None if n_jobs == 1 else 1
-    results = joblib.Parallel(n_jobs=n_jobs, return_as="generator")(
-        joblib.delayed(execute_run)(config, results_dir, n_threads=n_threads) for config in todo
-    )
-    statuses = list(tqdm(results, total=len(todo), desc=suite["name"], unit="run", disable=not progress))
+    with _backend(scheduler, n_jobs):
+        results = joblib.Parallel(n_jobs=n_jobs if scheduler is None else -1, return_as="generator")(
+            joblib.delayed(execute_run)(config, str(results_dir), n_threads=None if n_jobs == 1 else 1)
+            for config in todo
+        )
+        statuses = list(tqdm(results, total=len(todo), desc=suite["name"], unit="run", disable=not progress))
     return SuiteSummary(n_runs=len(runs), n_skipped=len(runs) - len(todo),
                         n_finished=statuses.count("finished"), n_failed=statuses.count("failed"))
+
+
+@contextlib.contextmanager
+def _backend(scheduler, n_jobs):
+    """joblib's default backend, or its Dask backend on a local or remote cluster."""
+    if scheduler is None:
+        yield
+        return
+    from distributed import Client, LocalCluster
+
+    if scheduler == "local":
+        with (LocalCluster(n_workers=max(n_jobs, 1), threads_per_worker=1, processes=True,
+                           dashboard_address=None) as cluster,
+              Client(cluster) as client, joblib.parallel_config(backend="dask")):
+            yield client
+    else:
+        with Client(scheduler) as client, joblib.parallel_config(backend="dask"):
+            yield client
