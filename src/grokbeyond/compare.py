@@ -19,27 +19,21 @@ import pandas as pd
 
 from . import __version__
 from ._runs import run_jobs
-from .datasets import conceal, make_digits, make_modular_arithmetic, make_sparse_parity
+from .datasets import conceal
 from .grokking import detect_grokking, summarise_grokking
-from .models import (
-    BayesianMLP,
-    GPClassifier,
-    GPRegressor,
-    LinearRegression,
-    LogisticRegression,
-    MLPClassifier,
-)
+from .harness import DATASETS as GENERATORS
+from .harness import ESTIMATORS
 from .report import plot_comparison
 
 __all__ = ["DATASETS", "FAMILIES", "Comparison", "compare", "write_comparison_report"]
 
 #: Datasets by name: the generating function and its default parameters here.
 DATASETS = {
-    "parity": (make_sparse_parity, dict(n_bits=20, k=3, n_train=500, n_test=200)),
-    "modular": (make_modular_arithmetic, dict(operation="add", p=7, sampling="with_replacement",
-                                              n_train=600, n_test=200)),
-    "digits": (make_digits, dict(task="binary", n_train=500, n_test=500)),
-    "digits-multiclass": (make_digits, dict(task="multiclass", n_train=500, n_test=500)),
+    "parity": (GENERATORS["sparse_parity"], dict(n_bits=20, k=3, n_train=500, n_test=200)),
+    "modular": (GENERATORS["modular_arithmetic"], dict(operation="add", p=7, sampling="with_replacement",
+                                                       n_train=600, n_test=200)),
+    "digits": (GENERATORS["digits"], dict(task="binary", n_train=500, n_test=500)),
+    "digits-multiclass": (GENERATORS["digits"], dict(task="multiclass", n_train=500, n_test=500)),
 }
 
 #: Families by name: the estimator class and the parameters ``compare`` gives it by
@@ -47,13 +41,15 @@ DATASETS = {
 #: CPU core at the default dataset sizes; the BNN's initial scale σ = 0.5 groks within
 #: that budget, σ = 1 needs ~450 epochs; everything else is the estimator's default).
 FAMILIES = {
-    "gp-classifier": (GPClassifier, dict(max_iter=200, eval_every=5)),
-    "gp-regressor": (GPRegressor, dict(max_iter=200, lr=1e-2, eval_every=5)),
-    "linear": (LinearRegression, dict(noise_variance=1.0, prior_variance=1.0, lr=1e-2, max_iter=3000,
-                                      eval_every=30)),
-    "logistic": (LogisticRegression, dict(max_iter=3000, eval_every=30)),
-    "mlp": (MLPClassifier, dict(hidden_size=256, max_iter=6000, eval_every=30)),
-    "bnn": (BayesianMLP, dict(init_scale=0.5, max_iter=9600, eval_every=32, n_predictive_samples=8)),
+    name: (ESTIMATORS[name], params)
+    for name, params in {
+        "gp-classifier": dict(max_iter=200, eval_every=5),
+        "gp-regressor": dict(max_iter=200, lr=1e-2, eval_every=5),
+        "linear": dict(noise_variance=1.0, prior_variance=1.0, lr=1e-2, max_iter=3000, eval_every=30),
+        "logistic": dict(max_iter=3000, eval_every=30),
+        "mlp": dict(hidden_size=256, max_iter=6000, eval_every=30),
+        "bnn": dict(init_scale=0.5, max_iter=9600, eval_every=32, n_predictive_samples=8),
+    }.items()
 }
 
 

@@ -6,9 +6,8 @@ from sklearn.exceptions import NotFittedError
 
 from grokbeyond.models import (
     HISTORY_COLUMNS,
+    BayesianMLP,
     GPClassifier,
-    GPRegressor,
-    LinearRegression,
     LogisticRegression,
     MLPClassifier,
     NumericalError,
@@ -19,6 +18,7 @@ FAMILIES = [
     GPClassifier(max_iter=6, random_state=0),
     LogisticRegression(max_iter=6, random_state=0),
     MLPClassifier(hidden_size=8, max_iter=6, random_state=0),
+    BayesianMLP(hidden_size=8, max_iter=6, n_predictive_samples=2, random_state=0),
 ]
 
 

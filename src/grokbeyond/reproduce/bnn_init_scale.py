@@ -13,10 +13,9 @@ is 1000, which is past every generalisation epoch the authors' stored runs recor
 
 from __future__ import annotations
 
-import json
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from ..datasets import make_sparse_parity
 from ..grokking import detect_grokking, grokking_table, summarise_grokking
 from ..models import BayesianMLP
 from ..report import plot_sweep, plot_trajectories
-from ._common import load_stored, report_paths, run_jobs
+from ._common import load_stored, report_paths, run_jobs, save_stored
 
 __all__ = ["BNNInitScaleConfig", "run_bnn_init_scale", "write_bnn_init_scale_report"]
 
@@ -121,11 +120,7 @@ def run_bnn_init_scale(config=None, *, results_dir="grokbeyond-results", report_
     jobs = [{"sigma": sigma, "seed": seed} for sigma in config.sigmas for seed in config.seeds]
     histories, runs = run_jobs(partial(_fit, config), jobs, n_jobs=n_jobs, verbose=verbose)
     total_wall = time.perf_counter() - start
-    histories.to_parquet(results_dir / "histories.parquet", index=False)
-    runs.to_parquet(results_dir / "runs.parquet", index=False)
-    (results_dir / "config.json").write_text(
-        json.dumps({"config": asdict(config), "total_wall_time_s": total_wall, "n_jobs": n_jobs}, indent=2)
-    )
+    save_stored(results_dir, histories, runs, config, total_wall_time_s=total_wall, n_jobs=n_jobs)
     return write_bnn_init_scale_report(results_dir, report_dir=report_dir, reference_dir=reference_dir)
 
 

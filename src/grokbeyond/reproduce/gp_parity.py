@@ -16,7 +16,7 @@ import json
 import math
 import platform
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from ..datasets import make_sparse_parity
 from ..grokking import detect_grokking, first_crossing, grokking_table, summarise_grokking
 from ..models import GPClassifier
 from ..report import plot_trajectories
-from ._common import load_stored, report_paths, run_jobs
+from ._common import load_stored, report_paths, run_jobs, save_stored
 
 __all__ = ["GPParityConfig", "load_reference", "milestones", "run_gp_parity", "write_gp_parity_report"]
 
@@ -208,11 +208,7 @@ def run_gp_parity(config=None, *, results_dir="grokbeyond-results", report_dir=N
     runs["params"] = [json.dumps(p) for p in params]
     runs["s_per_step"] = runs["wall_time_s"] / [max(p["max_iter"], 1) for p in params]
     total_wall = time.perf_counter() - start
-    histories.to_parquet(results_dir / "histories.parquet", index=False)
-    runs.to_parquet(results_dir / "runs.parquet", index=False)
-    (results_dir / "config.json").write_text(
-        json.dumps({"config": asdict(config), "total_wall_time_s": total_wall, "n_jobs": n_jobs}, indent=2)
-    )
+    save_stored(results_dir, histories, runs, config, total_wall_time_s=total_wall, n_jobs=n_jobs)
     return write_gp_parity_report(results_dir, report_dir=report_dir, reference_dir=reference_dir)
 
 

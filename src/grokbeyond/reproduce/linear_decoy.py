@@ -237,7 +237,7 @@ def write_linear_decoy_report(results_dir, *, report_dir=None, reference_dir=Non
         "",
         "## Settings",
         "",
-        (f"- Data: `make_decoy_linear(x=np.random.RandomState(seed).uniform(-0.5, 0.5, 100))`, the paper code's "
+        ("- Data: `make_decoy_linear(x=np.random.RandomState(seed).uniform(-0.5, 0.5, 100))`, the paper code's "
          "inputs" if config.get("data_draw", "paper-code") == "paper-code" else
          "- Data: `make_decoy_linear(random_state=seed)`, grokbeyond's own draws")
         + f": features [x, x², x³, sin(100x)], target 0.3x, 2 train / 98 test points, seeds "

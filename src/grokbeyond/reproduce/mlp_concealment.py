@@ -16,24 +16,22 @@ number of SGD steps, so a reader sees whether the claim survives the leak.
 
 from __future__ import annotations
 
-import json
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
 from .. import __version__
 from ..datasets import conceal, make_modular_arithmetic
-from ..grokking import detect_grokking, fit_exponential_gap, grokking_table
+from ..grokking import fit_exponential_gap, grokking_table
 from ..models import MLPClassifier
 from ..report import plot_sweep
-from ._common import load_stored, report_paths, run_jobs
+from ._common import load_stored, report_paths, run_jobs, save_stored
 
 __all__ = ["MLPConcealmentConfig", "run_mlp_concealment", "write_mlp_concealment_report"]
 
@@ -141,11 +139,7 @@ def run_mlp_concealment(config=None, *, results_dir="grokbeyond-results", report
     start = time.perf_counter()
     histories, runs = run_jobs(partial(_fit, config), jobs, n_jobs=n_jobs, verbose=verbose)
     total_wall = time.perf_counter() - start
-    histories.to_parquet(results_dir / "histories.parquet", index=False)
-    runs.to_parquet(results_dir / "runs.parquet", index=False)
-    (results_dir / "config.json").write_text(
-        json.dumps({"config": asdict(config), "total_wall_time_s": total_wall, "n_jobs": n_jobs}, indent=2)
-    )
+    save_stored(results_dir, histories, runs, config, total_wall_time_s=total_wall, n_jobs=n_jobs)
     return write_mlp_concealment_report(results_dir, report_dir=report_dir, reference_dir=reference_dir)
 
 
