@@ -189,6 +189,23 @@ def run_command(
         raise typer.Exit(code=1)
 
 
+@app.command("report")
+def report_command(
+    results_dir: Path = typer.Argument(..., help="A results store written by 'grokbeyond run'."),
+    out: Path = typer.Option(..., help="Where README.md and the figures go."),
+    metric: str = typer.Option("accuracy", help="Metric of the grokking detection."),
+    threshold: float = typer.Option(0.95, help="Memorised / generalised at this value of METRIC."),
+) -> None:
+    """Figures and a markdown page for a results store: trajectories, gap vs concealment, phases, error–complexity."""
+    from .report import write_store_report
+
+    try:
+        write_store_report(results_dir, out, metric=metric, threshold=threshold)
+    except (FileNotFoundError, ValueError) as err:
+        raise typer.BadParameter(str(err)) from None
+    typer.echo(f"page: {out / 'README.md'}")
+
+
 def _parse_settings(settings: list[str], families: list[str]) -> tuple[dict, dict]:
     """``dataset.KEY=VALUE`` and ``FAMILY.KEY=VALUE`` strings to parameter dicts (values as JSON, else text)."""
     dataset_params, family_params = {}, {}

@@ -133,3 +133,23 @@ def test_joblib_and_a_dask_local_cluster_give_identical_results(tmp_path):
     assert set(runs_joblib["run_id"]) == set(runs_dask["run_id"])
     pd.testing.assert_frame_equal(by_joblib.sort_values(["run_id", "step", "split"]).reset_index(drop=True),
                                   by_dask.sort_values(["run_id", "step", "split"]).reset_index(drop=True))
+
+
+def test_report_of_a_store_draws_every_figure_type(tmp_path):
+    from typer.testing import CliRunner
+
+    from grokbeyond.cli import app
+
+    store = tmp_path / "store"
+    run_suite(load_suite(write_suite(tmp_path, max_iter=40)), store, progress=False)
+    result = CliRunner().invoke(app, ["report", str(store), "--out", str(tmp_path / "page")])
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "page" / "README.md").read_text()
+    for section, figure in (("## Trajectories", "trajectories.png"), ("## Gap against concealment",
+                                                                     "gap_vs_concealment.png"),
+                            ("## Phase diagram", "phase_diagram.png"),
+                            ("## Error–complexity", "error_complexity.png")):
+        assert section in page and (tmp_path / "page" / figure).stat().st_size > 5_000
+    assert "lr=0.1, n_concealed=3" in page or "n_concealed=3, lr=0.1" in page
+    empty = CliRunner().invoke(app, ["report", str(tmp_path / "none"), "--out", str(tmp_path / "x")])
+    assert empty.exit_code != 0 and "no results store" in empty.output

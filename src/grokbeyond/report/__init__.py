@@ -1,5 +1,14 @@
 """Figures and report pages built from recorded histories (never training)."""
 
 from .figures import plot_comparison, plot_landscape, plot_sweep, plot_trajectories
+from .pages import plot_error_complexity, plot_phase_diagram, write_store_report
 
-__all__ = ["plot_comparison", "plot_landscape", "plot_sweep", "plot_trajectories"]
+__all__ = [
+    "plot_comparison",
+    "plot_error_complexity",
+    "plot_landscape",
+    "plot_phase_diagram",
+    "plot_sweep",
+    "plot_trajectories",
+    "write_store_report",
+]

@@ -1,0 +1,214 @@
+"""A markdown page with the field's figures for a results store (reads runs, never trains)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+
+from ..grokking import PHASES, fit_exponential_gap, grokking_table
+from .figures import plot_sweep, plot_trajectories
+
+__all__ = ["plot_error_complexity", "plot_phase_diagram", "write_store_report"]
+
+_PHASE_CODE = {phase: i for i, phase in enumerate(PHASES)}
+
+
+def _fmt(value) -> str:
+    """A parameter value for a label: 200.0 as 200, other values as they are."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _varying(runs: pd.DataFrame) -> list[str]:
+    """The dataset.* / model.* columns that take more than one value across runs."""
+    columns = [c for c in runs.columns if c.startswith(("dataset.", "model.")) and c not in ("dataset.name",
+                                                                                               "model.family")]
+    return [c for c in columns if runs[c].astype(str).nunique() > 1]
+
+
+def plot_phase_diagram(results: pd.DataFrame, x: str, y: str, *, title=None):
+    """Phase per grid cell (majority over seeds), annotated with the fraction of seeds that grok.
+
+    Parameters
+    ----------
+    results : pandas.DataFrame
+        One row per run: the columns ``x`` and ``y`` and ``phase`` (from
+        :func:`~grokbeyond.grokking.grokking_table`).
+    x, y : str
+        The two swept parameters (e.g. ``"dataset.n_train"`` and ``"model.weight_decay"``).
+    title : str or None, default=None
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        If a column is missing.
+    """
+    missing = {x, y, "phase"} - set(results.columns)
+    if missing:
+        raise ValueError(f"results lacks the column(s) {sorted(missing)}.")
+    cells = results.groupby([y, x], sort=True).agg(
+        phase=("phase", lambda p: p.value_counts().idxmax()),
+        grokking=("phase", lambda p: (p == "grokking").mean()),
+    ).reset_index()
+    codes = cells.pivot(index=y, columns=x, values="phase").map(_PHASE_CODE.get)
+    fractions = cells.pivot(index=y, columns=x, values="grokking")
+    fig = Figure(figsize=(1.6 * codes.shape[1] + 3, 1.0 * codes.shape[0] + 2), layout="constrained")
+    ax = fig.subplots()
+    palette = sns.color_palette("Set2", n_colors=len(PHASES))
+    sns.heatmap(codes.astype(float), cmap=palette, vmin=-0.5, vmax=len(PHASES) - 0.5, cbar=False, ax=ax,
+                annot=fractions.map(lambda f: f"{f:.0%} grok"), fmt="", linewidths=0.5)
+    ax.legend(handles=[ax.scatter([], [], color=palette[i], marker="s", label=p) for p, i in _PHASE_CODE.items()],
+              title="phase (majority of seeds)", fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.set(xlabel=x, ylabel=y, title=title or "phase diagram")
+    ax.invert_yaxis()
+    return fig
+
+
+def plot_error_complexity(histories: pd.DataFrame, results: pd.DataFrame, *, label: str = "run_id", max_panels=6):
+    """Complexity against data fit along each run (train split), coloured by step, grokking step marked.
+
+    Parameters
+    ----------
+    histories : pandas.DataFrame
+        Tidy histories with ``run_id``, ``step``, ``split``, ``data_fit``, ``complexity``.
+    results : pandas.DataFrame
+        One row per run: ``run_id``, ``t_generalise`` and the ``label`` column.
+    label : str, default="run_id"
+        Column naming each panel.
+    max_panels : int, default=6
+        Panels drawn (the first runs of ``results``).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    shown = results.head(max_panels)
+    fig = Figure(figsize=(4.2 * len(shown), 3.8), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(shown)))
+    for ax, row in zip(axes, shown.itertuples()):
+        run = histories[(histories["run_id"] == row.run_id) & (histories["split"] == "train")].sort_values("step")
+        points = ax.scatter(run["data_fit"], run["complexity"], c=run["step"], cmap="viridis", s=8)
+        ax.plot(run["data_fit"], run["complexity"], color="grey", lw=0.5, alpha=0.6)
+        if pd.notna(row.t_generalise):
+            at = run[run["step"] == row.t_generalise]
+            ax.plot(at["data_fit"], at["complexity"], "r*", ms=14, label=f"test ≥ threshold (step {row.t_generalise:g})")
+            ax.legend(fontsize=7)
+        ax.set(xlabel="data fit (nats per datapoint)", ylabel="complexity (nats per datapoint)", xscale="log",
+               title=str(getattr(row, label)))
+        fig.colorbar(points, ax=ax, label="step")
+    return fig
+
+
+def write_store_report(results_dir, out_dir, *, metric="accuracy", threshold=0.95, min_delay=10):
+    """Write the figures and a markdown page for a results store.
+
+    Every run is read from the store (:func:`~grokbeyond.harness.load_results`) and
+    passed through :func:`~grokbeyond.grokking.detect_grokking`. The page has, as the
+    store allows:
+
+    - trajectories with 95% bands over seeds, one line per grid cell (``plot_sweep``);
+    - the grokking gap against the number of concealed dimensions with the exponential
+      fit of ln gap and Pearson r (when ``dataset.n_concealed`` varies; Miller et al.
+      2023, fig. 4);
+    - a phase diagram over the first two swept parameters (phase per cell, fraction of
+      seeds that grok);
+    - error–complexity trajectories (complexity against data fit, coloured by step,
+      the generalisation step marked), one run per grid cell;
+    - a table per grid cell: phases, median gap, censored seeds.
+
+    Parameters
+    ----------
+    results_dir : path-like
+        The store.
+    out_dir : path-like
+        Where ``README.md`` and the figures go.
+    metric, threshold, min_delay
+        Passed to ``detect_grokking``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per run: its grid parameters and grokking result.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``results_dir`` is not a store.
+    ValueError
+        If the store holds no finished run.
+    """
+    from ..harness import load_results  # report reads the store; the harness never imports report
+
+    histories, runs = load_results(results_dir)
+    finished = runs[runs["status"] == "finished"]
+    if finished.empty:
+        raise ValueError(f"{results_dir} holds no finished run.")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    histories = histories[histories["run_id"].isin(finished["run_id"])]
+    swept = _varying(finished)
+    if swept:  # a grid cell is named by its swept parameters, e.g. "lr=0.01, n_train=200"
+        finished = finished.assign(cell=finished[swept].apply(
+            lambda r: ", ".join(f"{c.split('.', 1)[1]}={_fmt(r[c])}" for c in swept), axis=1))
+    else:
+        finished = finished.assign(cell="all")
+    results = grokking_table(histories, by="run_id", metric=metric, threshold=threshold, min_delay=min_delay)
+    results = finished[["run_id", "seed", "cell", *swept]].merge(results, on="run_id")
+    lines = [f"# Results store `{results_dir}`", "",
+             f"{len(runs)} runs ({len(finished)} finished, {len(runs) - len(finished)} failed); swept: "
+             f"{', '.join(swept) or 'nothing'}; grokking on `{metric}` ≥ {threshold}, gap ≥ {min_delay} steps.", ""]
+
+    merged = histories.merge(finished[["run_id", "seed", "cell"]], on="run_id")
+    fig = plot_sweep(merged, "cell", metric=metric, xscale="symlog") if swept else plot_trajectories(
+        merged, metric=metric, xscale="symlog")
+    fig.savefig(out_dir / "trajectories.png", dpi=100)
+    lines += ["## Trajectories", "", "![trajectories](trajectories.png)", ""]
+
+    if "dataset.n_concealed" in swept:
+        fig = Figure(figsize=(6, 4), layout="constrained")
+        ax = fig.subplots()
+        gaps = results.dropna(subset=["gap"]).astype({"gap": float})
+        ax.scatter(gaps["dataset.n_concealed"], gaps["gap"].clip(lower=1), alpha=0.6, label="runs")
+        text = "not fitted"
+        try:
+            fit = fit_exponential_gap(results["dataset.n_concealed"], results["gap"])
+            m = np.linspace(results["dataset.n_concealed"].min(), results["dataset.n_concealed"].max(), 50)
+            ax.plot(m, fit.scale * np.exp(fit.rate * m), "k--",
+                    label=f"{fit.scale:.3g}·e^({fit.rate:.3g}·m), r = {fit.pearson_r:.2f}")
+            text = (f"ln gap fitted on m: gap ≈ {fit.scale:.3g}·e^({fit.rate:.3g}·m), Pearson r = {fit.pearson_r:.3f} "
+                    f"over {fit.n_points} runs ({fit.n_censored} censored, left out).")
+        except ValueError as err:
+            text = f"not fitted: {err}"
+        ax.set(yscale="log", xlabel="concealed dimensions m", ylabel="grokking gap (steps; ≤ 0 drawn at 1)")
+        ax.legend(fontsize=7)
+        fig.savefig(out_dir / "gap_vs_concealment.png", dpi=100)
+        lines += ["## Gap against concealment", "", "![gap](gap_vs_concealment.png)", "", text, ""]
+
+    if len(swept) >= 2:
+        fig = plot_phase_diagram(results, swept[0], swept[1])
+        fig.savefig(out_dir / "phase_diagram.png", dpi=100)
+        lines += ["## Phase diagram", "", "![phases](phase_diagram.png)", ""]
+
+    first = results.sort_values(["cell", "seed"]).groupby("cell", sort=True).head(1)
+    fig = plot_error_complexity(histories, first, label="cell")
+    fig.savefig(out_dir / "error_complexity.png", dpi=100)
+    lines += ["## Error–complexity trajectories (first seed of each cell)", "",
+              "![error-complexity](error_complexity.png)", ""]
+
+    table = results.groupby("cell", sort=True).agg(
+        seeds=("seed", "size"), phases=("phase", lambda p: ", ".join(f"{n} {k}" for k, n in p.value_counts().items())),
+        median_gap=("gap", lambda g: pd.to_numeric(g).median()),
+        censored=("generalisation_censored", "sum")).reset_index()
+    lines += ["## Per grid cell", "", table.to_markdown(index=False, floatfmt=".4g"), ""]
+    (out_dir / "README.md").write_text("\n".join(lines))
+    results.to_csv(out_dir / "grokking.csv", index=False)
+    return results
