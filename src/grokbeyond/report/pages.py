@@ -10,7 +10,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 
 from ..grokking import PHASES, fit_exponential_gap, grokking_table
-from .figures import plot_sweep, plot_trajectories
+from .figures import _check_columns, plot_sweep, plot_trajectories
 
 __all__ = ["plot_error_complexity", "plot_phase_diagram", "write_store_report"]
 
@@ -52,9 +52,7 @@ def plot_phase_diagram(results: pd.DataFrame, x: str, y: str, *, title=None):
     ValueError
         If a column is missing.
     """
-    missing = {x, y, "phase"} - set(results.columns)
-    if missing:
-        raise ValueError(f"results lacks the column(s) {sorted(missing)}.")
+    _check_columns(results, {x, y, "phase"}, "results")
     cells = results.groupby([y, x], sort=True).agg(
         phase=("phase", lambda p: p.value_counts().idxmax()),
         grokking=("phase", lambda p: (p == "grokking").mean()),
