@@ -94,9 +94,10 @@ def _make_data(dataset, params, n_concealed, seed):
 
 
 def _fit(family, seed, *, dataset, dataset_params, n_concealed, params):
+    """One run: ``params`` maps each family to its estimator parameters."""
     data = _make_data(dataset, dataset_params, n_concealed, seed)
     estimator_class, _ = FAMILIES[family]
-    model = estimator_class(**params, random_state=seed)
+    model = estimator_class(**params[family], random_state=seed)
     y_train, y_test = data.y_train, data.y_test
     regressor = not hasattr(model, "predict_proba")
     if regressor:  # ±1-coded labels; the sign of the prediction is the class
@@ -195,7 +196,7 @@ def compare(dataset="parity", families=tuple(FAMILIES), *, seeds=(0, 1, 2), data
 
     start = time.perf_counter()
     jobs = [{"family": family, "seed": seed} for family in families for seed in seeds]
-    fit = partial(_dispatch, dataset=dataset, dataset_params=dataset_params, n_concealed=n_concealed, params=params)
+    fit = partial(_fit, dataset=dataset, dataset_params=dataset_params, n_concealed=n_concealed, params=params)
     histories, runs = run_jobs(fit, jobs, n_jobs=n_jobs, verbose=verbose)
     detect = dict(metric="accuracy", threshold=threshold, min_delay=min_delay)
     table = _grokking_by_family(histories, runs, families, detect)
@@ -207,10 +208,6 @@ def compare(dataset="parity", families=tuple(FAMILIES), *, seeds=(0, 1, 2), data
     if out_dir is not None:
         result.out_dir = _write(result, Path(out_dir))
     return result
-
-
-def _dispatch(family, seed, **kwargs):
-    return _fit(family, seed, **{**kwargs, "params": kwargs["params"][family]})
 
 
 def _grokking_by_family(histories, runs, families, detect):

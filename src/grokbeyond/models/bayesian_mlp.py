@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from numbers import Integral, Real
 
 import pyro
@@ -221,7 +222,7 @@ class BayesianMLP(TrajectoryClassifier):
         self.posterior_ = {}
         for name, shape in self._site_shapes(n_features).items():
             loc = self.init_scale * torch.randn(n_replicates, *shape, generator=generator, dtype=X.dtype)
-            log_scale = torch.full_like(loc, float(torch.log(torch.tensor(self.init_posterior_scale))))
+            log_scale = torch.full_like(loc, math.log(self.init_posterior_scale))
             self.posterior_[name] = (loc.requires_grad_(), log_scale.requires_grad_())
 
     def _make_optimizer(self):
@@ -242,7 +243,7 @@ class BayesianMLP(TrajectoryClassifier):
         log_proba = self._sample_log_proba(X)  # (S, R, n, C)
         nll = -log_proba.gather(-1, y.expand(log_proba.shape[:-1])[..., None]).squeeze(-1)
         data_fit = nll.mean((0, -1))
-        predictive = torch.logsumexp(log_proba, 0) - torch.log(torch.tensor(float(log_proba.shape[0])))
+        predictive = torch.logsumexp(log_proba, 0) - math.log(log_proba.shape[0])
         terms = self._cross_entropy_terms(predictive, y, self._kl() / self.n_train_)
         terms["data_fit"] = data_fit
         terms["objective"] = data_fit + terms["complexity"]
