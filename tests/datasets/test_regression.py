@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from grokbeyond.datasets import make_competing_features, make_decoy_linear, make_noisy_sine
+from grokbeyond.datasets import make_competing_features, make_decoy_linear, make_noisy_sine, make_step_function
 
 
 def test_noisy_sine_matches_its_definition():
@@ -39,6 +39,9 @@ def test_competing_features_memorisation_block():
         (make_noisy_sine, dict(train_fraction=1.5), "train_fraction"),
         (make_decoy_linear, dict(n_train=100), "n_train"),
         (make_decoy_linear, dict(n_train=0), "n_train"),
+        (make_decoy_linear, dict(input_draw="mersenne"), "input_draw"),
+        (make_decoy_linear, dict(input_draw="legacy", random_state=None), "integer random_state"),
+        (make_step_function, dict(n_train=40), "n_train"),
         (make_competing_features, dict(n_train=0), "n_train"),
         (make_competing_features, dict(signal_scale=0.0), "signal_scale"),
     ],
@@ -55,3 +58,21 @@ def test_decoy_linear_takes_explicit_inputs():
     np.testing.assert_array_equal(data.X_test[:, 3], np.sin(100 * x[2:]))
     with pytest.raises(ValueError, match="finite 1-d"):
         make_decoy_linear(x=[[0.1, 0.2]])
+
+
+def test_decoy_linear_legacy_draw_is_the_paper_codes_and_leaves_numpy_global_state_alone():
+    state = np.random.get_state()
+    data = make_decoy_linear(input_draw="legacy", random_state=3)
+    after = np.random.get_state()
+    assert state[0] == after[0] and np.array_equal(state[1], after[1]) and state[2:] == after[2:]
+    np.testing.assert_array_equal(data.X_train[:, 0], np.random.RandomState(3).uniform(-0.5, 0.5, 100)[:2])
+
+
+def test_step_function_labels_the_step_and_splits_in_order():
+    data = make_step_function(n_samples=200, n_train=50, threshold=0.1, random_state=0)
+    assert data.X_train.shape == (50, 1) and data.X_test.shape == (150, 1)
+    np.testing.assert_array_equal(data.y_train, (data.X_train[:, 0] > 0.1).astype(int))
+    np.testing.assert_array_equal(data.y_test, (data.X_test[:, 0] > 0.1).astype(int))
+    assert (np.abs(data.X_test) <= 0.5).all()
+    assert 0 < data.y_test.mean() < 1
+    np.testing.assert_array_equal(make_step_function(random_state=0).X_test, make_step_function(random_state=0).X_test)

@@ -8,7 +8,7 @@ and metadata (``task``, ``params``, ``relevant_features``, ``concealed_features`
 from .algorithmic import MODULAR_OPERATIONS, make_modular_arithmetic, make_sparse_parity
 from .competing import make_competing_features
 from .real import make_digits
-from .regression import make_decoy_linear, make_noisy_sine
+from .regression import make_decoy_linear, make_noisy_sine, make_step_function
 from .transforms import conceal
 
 __all__ = [
@@ -20,4 +20,5 @@ __all__ = [
     "make_modular_arithmetic",
     "make_noisy_sine",
     "make_sparse_parity",
+    "make_step_function",
 ]

@@ -1,4 +1,4 @@
-"""Regression tasks of Miller et al. (2023): noisy sine and linear regression with decoys."""
+"""One-dimensional tasks of Miller et al. (2023): noisy sine, linear regression with decoys, a step."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import numpy as np
 from sklearn.utils import check_scalar
 
 from .._random import numpy_generator
-from ._base import make_bunch
+from ._base import check_option, make_bunch
 
-__all__ = ["make_decoy_linear", "make_noisy_sine"]
+__all__ = ["make_decoy_linear", "make_noisy_sine", "make_step_function"]
 
 
 def make_noisy_sine(n_samples=100, *, noise=0.1, train_fraction=0.5, random_state=None):
@@ -61,7 +61,8 @@ def make_noisy_sine(n_samples=100, *, noise=0.1, train_fraction=0.5, random_stat
     )
 
 
-def make_decoy_linear(n_samples=100, *, n_train=2, slope=0.3, frequency=100.0, x=None, random_state=None):
+def make_decoy_linear(n_samples=100, *, n_train=2, slope=0.3, frequency=100.0, x=None, input_draw="generator",
+                      random_state=None):
     """Linear regression with decoy features (Miller et al. 2023, sec. 3.3, experiments E4–E7).
 
     ``x ~ U(-0.5, 0.5)``, ``y = slope * x``; the features are
@@ -84,6 +85,12 @@ def make_decoy_linear(n_samples=100, *, n_train=2, slope=0.3, frequency=100.0, x
         and ``random_state`` is unused. Miller et al.'s code draws
         ``np.random.RandomState(seed).uniform(-0.5, 0.5, 100)`` (found by matching its
         recorded step-0 training data fit for seeds 0–4).
+    input_draw : {"generator", "legacy"}, default="generator"
+        How ``x`` is drawn when not given: ``"generator"`` from grokbeyond's seeded
+        ``numpy.random.Generator``; ``"legacy"`` as Miller et al.'s code does,
+        ``np.random.RandomState(random_state).uniform(-0.5, 0.5, n_samples)`` (an
+        integer ``random_state`` is then required). The legacy stream is a local
+        ``RandomState``; numpy's global state is not touched.
     random_state : None, int, numpy.random.Generator or RandomState, default=None
         Seed of the draws.
 
@@ -97,8 +104,10 @@ def make_decoy_linear(n_samples=100, *, n_train=2, slope=0.3, frequency=100.0, x
     Raises
     ------
     ValueError
-        If ``n_train`` is not in ``[1, n_samples)``, or ``x`` is not a finite 1-d array.
+        If ``n_train`` is not in ``[1, n_samples)``, ``x`` is not a finite 1-d array,
+        ``input_draw`` is unknown, or ``input_draw="legacy"`` without an integer seed.
     """
+    check_option(input_draw, "input_draw", {"generator", "legacy"})
     if x is not None:
         x = np.asarray(x, dtype=np.float64)
         if x.ndim != 1 or not np.isfinite(x).all():
@@ -108,7 +117,11 @@ def make_decoy_linear(n_samples=100, *, n_train=2, slope=0.3, frequency=100.0, x
     n_train = check_scalar(n_train, "n_train", Integral, min_val=1, max_val=n_samples - 1)
     slope = check_scalar(slope, "slope", Real)
     frequency = check_scalar(frequency, "frequency", Real)
-    if x is None:
+    if x is None and input_draw == "legacy":
+        if not isinstance(random_state, Integral) or isinstance(random_state, bool):
+            raise ValueError(f"input_draw='legacy' needs an integer random_state; got {random_state!r}.")
+        x = np.random.RandomState(random_state).uniform(-0.5, 0.5, size=n_samples)
+    elif x is None:
         x = numpy_generator(random_state, "make_decoy_linear").uniform(-0.5, 0.5, size=n_samples)
     X = np.stack([x, x**2, x**3, np.sin(frequency * x)], axis=1)
     y = slope * x
@@ -118,4 +131,47 @@ def make_decoy_linear(n_samples=100, *, n_train=2, slope=0.3, frequency=100.0, x
         params=dict(n_samples=n_samples, n_train=n_train, slope=slope, frequency=frequency),
         relevant_features=[0],
         concealed_features=[1, 2, 3],
+    )
+
+
+def make_step_function(n_samples=40, *, n_train=20, threshold=0.0, random_state=None):
+    """A step on the line as binary classification (Miller et al. 2023, sec. 3.1, experiment E2).
+
+    ``x ~ U(-0.5, 0.5)``, ``y = 1[x > threshold]``; the first ``n_train`` samples
+    train, the rest test (the paper: 20 and 20). A GP classifier started at a tiny
+    lengthscale memorises these points before it generalises.
+
+    Parameters
+    ----------
+    n_samples : int, default=40
+        Total number of samples.
+    n_train : int, default=20
+        Number of training samples (``1 <= n_train < n_samples``).
+    threshold : float, default=0.0
+        Where the step is.
+    random_state : None, int, numpy.random.Generator or RandomState, default=None
+        Seed of the draws.
+
+    Returns
+    -------
+    data : sklearn.utils.Bunch
+        ``X_train`` of shape (n_train, 1), ``y_train`` of shape (n_train,) in {0, 1},
+        ``X_test`` of shape (n_samples - n_train, 1), ``y_test``.
+
+    Raises
+    ------
+    ValueError
+        If ``n_train`` is not in ``[1, n_samples)``.
+    """
+    n_samples = check_scalar(n_samples, "n_samples", Integral, min_val=2)
+    n_train = check_scalar(n_train, "n_train", Integral, min_val=1, max_val=n_samples - 1)
+    threshold = check_scalar(threshold, "threshold", Real)
+    x = numpy_generator(random_state, "make_step_function").uniform(-0.5, 0.5, size=n_samples)
+    y = (x > threshold).astype(np.int64)
+    return make_bunch(
+        x[:n_train, None], y[:n_train], x[n_train:, None], y[n_train:],
+        task="step_function",
+        params=dict(n_samples=n_samples, n_train=n_train, threshold=threshold),
+        relevant_features=[0],
+        concealed_features=[],
     )

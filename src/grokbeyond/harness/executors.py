@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from .store import finished_run_ids, write_run
 from .suites import expand_suite, make_run
 
-__all__ = ["SuiteSummary", "execute_run", "run_suite"]
+__all__ = ["SuiteSummary", "execute_run", "run_suite", "run_suites"]
 
 _PACKAGES = ("grokbeyond", "torch", "gpytorch", "pyro-ppl", "scikit-learn", "numpy", "pandas")
 
@@ -105,7 +105,39 @@ def run_suite(suite: dict, results_dir, *, n_jobs: int = 1, scheduler: str | Non
     -------
     SuiteSummary
     """
-    runs = expand_suite(suite)
+    return run_suites([suite], results_dir, n_jobs=n_jobs, scheduler=scheduler, progress=progress)
+
+
+def run_suites(suites, results_dir, *, n_jobs: int = 1, scheduler: str | None = None, progress: bool = True,
+               desc: str | None = None) -> SuiteSummary:
+    """Run several suites into one store as one pool of runs (see :func:`run_suite`).
+
+    The runs of all suites share the workers, in the order given, so a short suite
+    does not leave a worker idle while a long one waits.
+
+    Parameters
+    ----------
+    suites : sequence of dict
+        Suites from :func:`~grokbeyond.harness.load_suite`.
+    results_dir, n_jobs, scheduler, progress
+        As :func:`run_suite`.
+    desc : str or None, default=None
+        Label of the progress bar (default: the suites' names).
+
+    Returns
+    -------
+    SuiteSummary
+        Counts over all the suites' runs.
+
+    Raises
+    ------
+    ValueError
+        If two suites share a name (their runs would be told apart by nothing).
+    """
+    names = [suite["name"] for suite in suites]
+    if len(set(names)) != len(names):
+        raise ValueError(f"suite names must differ; got {names}.")
+    runs = [config for suite in suites for config in expand_suite(suite)]
     done = finished_run_ids(results_dir)
     todo = [config for config in runs if config["run_id"] not in done]
     with _backend(scheduler, n_jobs):
@@ -113,7 +145,8 @@ def run_suite(suite: dict, results_dir, *, n_jobs: int = 1, scheduler: str | Non
             joblib.delayed(execute_run)(config, str(results_dir), n_threads=None if n_jobs == 1 else 1)
             for config in todo
         )
-        statuses = list(tqdm(results, total=len(todo), desc=suite["name"], unit="run", disable=not progress))
+        statuses = list(tqdm(results, total=len(todo), desc=desc or ", ".join(names), unit="run",
+                             disable=not progress))
     return SuiteSummary(n_runs=len(runs), n_skipped=len(runs) - len(todo),
                         n_finished=statuses.count("finished"), n_failed=statuses.count("failed"))
 

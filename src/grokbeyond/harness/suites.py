@@ -16,6 +16,7 @@ from ..datasets import (
     make_modular_arithmetic,
     make_noisy_sine,
     make_sparse_parity,
+    make_step_function,
 )
 from ..models import (
     BayesianMLP,
@@ -26,7 +27,8 @@ from ..models import (
     MLPClassifier,
 )
 
-__all__ = ["DATASETS", "ESTIMATORS", "expand_suite", "load_suite", "make_run", "run_id"]
+__all__ = ["DATASETS", "ESTIMATORS", "check_suite", "expand_suite", "load_suite", "make_run", "override_suite",
+           "run_id"]
 
 #: Dataset generators by the name a suite's ``[dataset] name`` uses.
 DATASETS = {
@@ -35,6 +37,7 @@ DATASETS = {
     "digits": make_digits,
     "noisy_sine": make_noisy_sine,
     "decoy_linear": make_decoy_linear,
+    "step_function": make_step_function,
 }
 
 #: Estimator classes by the name a suite's ``[model] family`` uses.
@@ -47,7 +50,7 @@ ESTIMATORS = {
     "bnn": BayesianMLP,
 }
 
-_SECTIONS = {"name", "seeds", "dataset", "model", "grid"}
+_SECTIONS = {"name", "description", "seeds", "dataset", "model", "grid", "cases"}
 
 
 def load_suite(path) -> dict:
@@ -65,6 +68,12 @@ def load_suite(path) -> dict:
         max_iter = 200             # constructor parameters
         [grid]
         "model.lr" = [0.01, 0.05]  # any dataset.* or model.* parameter, a list of values
+        [[cases]]                  # optional: settings that go together, crossed with the grid
+        label = "A"                # optional name of the case, kept in each run's config
+        "model.initial_lengthscale" = 0.0025
+        "model.initial_outputscale" = 0.018
+
+    A run is one grid cell × one case × one seed. ``description`` is free text.
 
     Parameters
     ----------
@@ -81,8 +90,8 @@ def load_suite(path) -> dict:
     FileNotFoundError
         If the file does not exist.
     ValueError
-        If the TOML is invalid or a section, dataset, family, grid key or seed list is
-        wrong; the message names it.
+        If the TOML is invalid or a section, dataset, family, grid key, case or seed
+        list is wrong; the message names it.
     """
     path = Path(path)
     try:
@@ -111,13 +120,21 @@ def check_suite(suite: dict, source: str = "suite") -> None:
         raise ValueError(f"{source}: [model] family must be one of {sorted(ESTIMATORS)}; "
                          f"got {suite['model'].get('family')!r}.")
     suite.setdefault("grid", {})
+    suite.setdefault("cases", [])
     for key, values in suite["grid"].items():
-        section, _, name = key.partition(".")
-        if section not in ("dataset", "model") or not name or name in ("name", "family"):
-            raise ValueError(f"{source}: grid key {key!r} must be 'dataset.PARAM' or 'model.PARAM'.")
+        _check_key(key, f"{source}: grid key")
         if not isinstance(values, list) or not values:
             raise ValueError(f"{source}: grid {key!r} must be a non-empty list of values; got {values!r}.")
-    grid = {section: {k.partition(".")[2] for k in suite["grid"] if k.startswith(section + ".")}
+    if not isinstance(suite["cases"], list) or not all(isinstance(c, dict) for c in suite["cases"]):
+        raise ValueError(f"{source}: cases must be an array of tables ([[cases]]).")
+    for case in suite["cases"]:
+        for key in case:
+            if key != "label":
+                _check_key(key, f"{source}: case key")
+            if key in suite["grid"]:
+                raise ValueError(f"{source}: {key!r} is both in [grid] and in a case; set it in one place.")
+    case_keys = {k for case in suite["cases"] for k in case if k != "label"}
+    grid = {section: {k.partition(".")[2] for k in (*suite["grid"], *case_keys) if k.startswith(section + ".")}
             for section in ("dataset", "model")}
     accepted = set(inspect.signature(DATASETS[suite["dataset"]["name"]]).parameters) - {"random_state"}
     unknown = ({k for k in suite["dataset"] if k != "name"} | grid["dataset"]) - accepted - {"n_concealed"}
@@ -131,6 +148,58 @@ def check_suite(suite: dict, source: str = "suite") -> None:
                          f"{suite['model']['family']!r}.")
 
 
+def _check_key(key, what):
+    section, _, name = key.partition(".")
+    if section not in ("dataset", "model") or not name or name in ("name", "family"):
+        raise ValueError(f"{what} {key!r} must be 'dataset.PARAM' or 'model.PARAM'.")
+
+
+def override_suite(suite: dict, *, name=None, seeds=None, settings=None, grid=None, cases=None) -> dict:
+    """A copy of ``suite`` with some of its settings replaced, checked.
+
+    Parameters
+    ----------
+    suite : dict
+        A suite (see :func:`load_suite`).
+    name : str or None
+        A new name.
+    seeds : list of int or None
+        New seeds.
+    settings : dict or None
+        ``{"dataset.X" or "model.X": value}``: fixed values; a key also in the grid
+        is removed from the grid.
+    grid : dict or None
+        ``{"dataset.X" or "model.X": [values]}``: grid entries added or replaced.
+    cases : list of dict or None
+        New cases.
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    ValueError
+        If the result is not a valid suite.
+    """
+    out = {**suite, "dataset": dict(suite["dataset"]), "model": dict(suite["model"]),
+           "grid": dict(suite.get("grid", {})), "cases": list(suite.get("cases", []))}
+    if name is not None:
+        out["name"] = name
+    if seeds is not None:
+        out["seeds"] = list(seeds)
+    for key, value in (settings or {}).items():
+        _check_key(key, "override")
+        section, _, param = key.partition(".")
+        out[section][param] = value
+        out["grid"].pop(key, None)
+    out["grid"].update(grid or {})
+    if cases is not None:
+        out["cases"] = list(cases)
+    check_suite(out, source=f"suite {out['name']!r}")
+    return out
+
+
 def run_id(config: dict) -> str:
     """The content hash of a run's config: 16 hex digits of SHA-256 over its canonical JSON.
 
@@ -142,25 +211,29 @@ def run_id(config: dict) -> str:
 
 
 def expand_suite(suite: dict) -> list[dict]:
-    """Expand a suite into one config per grid cell and seed (grid order, then seeds).
+    """Expand a suite into one config per grid cell, case and seed (in that nesting order).
 
     Returns
     -------
     list of dict
-        Each ``{"suite", "dataset", "model", "seed", "run_id"}``, where ``dataset`` and
-        ``model`` hold the cell's full parameters.
+        Each ``{"suite", "dataset", "model", "seed", "run_id"}`` (and ``"case"``, the
+        case's label, where the case has one), where ``dataset`` and ``model`` hold the
+        run's full parameters.
     """
     check_suite(suite)
     keys = list(suite["grid"])
     runs = []
     for values in itertools.product(*(suite["grid"][k] for k in keys)):
-        dataset, model = dict(suite["dataset"]), dict(suite["model"])
-        for key, value in zip(keys, values):
-            section, _, name = key.partition(".")
-            (dataset if section == "dataset" else model)[name] = value
-        for seed in suite["seeds"]:
-            config = {"suite": suite["name"], "dataset": dataset, "model": model, "seed": seed}
-            runs.append({**config, "run_id": run_id(config)})
+        for case in suite["cases"] or [{}]:
+            dataset, model = dict(suite["dataset"]), dict(suite["model"])
+            for key, value in [*zip(keys, values), *((k, v) for k, v in case.items() if k != "label")]:
+                section, _, name = key.partition(".")
+                (dataset if section == "dataset" else model)[name] = value
+            for seed in suite["seeds"]:
+                config = {"suite": suite["name"], "dataset": dataset, "model": model, "seed": seed}
+                if "label" in case:
+                    config["case"] = case["label"]
+                runs.append({**config, "run_id": run_id(config)})
     return runs
 
 

@@ -74,9 +74,8 @@ class LinearDecoyConfig:
 
 def _data(config, seed):
     check_option(config.data_draw, "data_draw", {"paper-code", "grokbeyond"})
-    if config.data_draw == "paper-code":
-        return make_decoy_linear(x=np.random.RandomState(seed).uniform(-0.5, 0.5, 100))
-    return make_decoy_linear(random_state=seed)
+    return make_decoy_linear(input_draw="legacy" if config.data_draw == "paper-code" else "generator",
+                             random_state=seed)
 
 
 def _fit(config, seed, init):
