@@ -143,3 +143,19 @@ def test_exponential_gap_fit_recovers_the_rate_and_skips_censored_runs():
         fit_exponential_gap([0, 1, 2], [1, None, None])
     with pytest.raises(ValueError, match="one length"):
         fit_exponential_gap([0, 1], [1, 2, 3])
+
+
+def test_exponential_gap_fit_intervals_cover_the_true_rate_at_their_level():
+    from grokbeyond import fit_exponential_gap
+
+    rng = np.random.default_rng(0)
+    m = np.repeat([0, 10, 20, 30, 40], 3)
+    covered, r_inside = 0, 0
+    for _ in range(400):
+        gaps = 5.0 * np.exp(0.1 * m + rng.normal(0, 0.5, m.size))
+        fit = fit_exponential_gap(m, gaps, confidence_level=0.9)
+        covered += fit.rate_ci[0] <= 0.1 <= fit.rate_ci[1]
+        r_inside += fit.pearson_r_ci[0] <= fit.pearson_r <= fit.pearson_r_ci[1]
+    assert 0.85 <= covered / 400 <= 0.95  # a 90% interval covers the true slope ~90% of the time
+    assert r_inside == 400
+    assert np.isnan(fit_exponential_gap([0, 1, 2], [1, 2, 4]).pearson_r_ci[0])  # Fisher needs four points

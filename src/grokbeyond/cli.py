@@ -158,6 +158,43 @@ def mlp_concealment(
     typer.echo(out["fits"].to_string(index=False))
 
 
+@reproduce_app.command("miller2023")
+def miller2023(
+    quick: bool = typer.Option(False, "--quick", help="Fewer seeds and settings, shorter runs: minutes on 2 cores; "
+                                                      "the report goes under RESULTS_DIR."),
+    results_dir: Path = _RESULTS,
+    report_dir: Optional[Path] = typer.Option(None, help="Where the report goes [default: reports/miller2023, or "
+                                                         "RESULTS_DIR/miller2023-quick/report with --quick]."),
+    reference_dir: Optional[Path] = _REFERENCE,
+    n_jobs: int = _N_JOBS,
+    scheduler: Optional[str] = typer.Option(None, help="'local' for a Dask LocalCluster of N_JOBS workers, or a "
+                                                       "Dask scheduler address; default: joblib processes."),
+    report_only: bool = _REPORT_ONLY,
+) -> None:
+    """Miller et al. (2023): E1–E8 and E11 as suites in one resumable store, and a claims table."""
+    from .reproduce.miller2023 import run_miller2023, write_miller2023_report
+
+    if report_dir is None and not quick:
+        report_dir = Path("reports") / "miller2023"
+    reference_dir = reference_dir if reference_dir is not None else _default_reference_dir()
+    if report_only:
+        store = results_dir / ("miller2023-quick" if quick else "miller2023")
+        if not store.is_dir():
+            raise typer.BadParameter(f"no miller2023 store in {store}; run without --report-only first.")
+        out = write_miller2023_report(store, report_dir=report_dir, reference_dir=reference_dir)
+        failed = 0
+    else:
+        out = run_miller2023(results_dir=results_dir, report_dir=report_dir, reference_dir=reference_dir, quick=quick,
+                             n_jobs=n_jobs, scheduler=scheduler)
+        failed = out["summary"].n_failed
+    claims = out["claims"]
+    typer.echo(claims[["experiment", "holds", "claim"]].to_string(index=False, max_colwidth=90))
+    typer.echo(f"store:  {out['results_dir']}\nreport: {out['report_dir'] / 'README.md'}")
+    if failed:
+        typer.echo(f"{failed} run(s) failed; they are stored with their tracebacks and retried on a rerun.")
+        raise typer.Exit(code=1)
+
+
 @app.command("run")
 def run_command(
     suite: Path = typer.Argument(..., help="A suite file (TOML), e.g. benchmarks/suites/parity-gp-lr.toml."),

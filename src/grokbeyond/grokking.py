@@ -407,6 +407,13 @@ class ExponentialFit:
         Runs in the fit.
     n_censored : int
         Runs left out because their test threshold was never reached.
+    rate_ci : tuple of float
+        ``(low, high)``: the t interval of the slope, ``rate ± t(n−2) · stderr``.
+    pearson_r_ci : tuple of float
+        ``(low, high)``: the Fisher-z interval of r (scipy's ``pearsonr``); NaN with
+        fewer than four points.
+    confidence_level : float
+        Level of both intervals.
     """
 
     scale: float
@@ -415,13 +422,16 @@ class ExponentialFit:
     p_value: float
     n_points: int
     n_censored: int
+    rate_ci: tuple = (math.nan, math.nan)
+    pearson_r_ci: tuple = (math.nan, math.nan)
+    confidence_level: float = 0.95
 
     def to_dict(self) -> dict:
         """The fit as a flat dict."""
         return asdict(self)
 
 
-def fit_exponential_gap(x, gaps) -> ExponentialFit:
+def fit_exponential_gap(x, gaps, *, confidence_level=0.95) -> ExponentialFit:
     """Fit ln(gap) linearly on ``x``: the exponential growth of the grokking gap.
 
     Miller, O'Neill & Bui (2023, sec. 4.2, fig. 4) fit the logarithm of the gap against
@@ -436,6 +446,8 @@ def fit_exponential_gap(x, gaps) -> ExponentialFit:
         The explanatory variable, e.g. concealed dimensions m.
     gaps : array-like of shape (n_runs,)
         Grokking gaps (steps or epochs); ``None``/NaN for censored runs.
+    confidence_level : float, default=0.95
+        Level of the intervals of the rate and of r.
 
     Returns
     -------
@@ -462,6 +474,15 @@ def fit_exponential_gap(x, gaps) -> ExponentialFit:
         raise ValueError("fit_exponential_gap needs at least three uncensored runs at two or more distinct x; "
                          f"got {int(kept.sum())} uncensored at x = {sorted(set(x[kept].tolist()))}.")
     log_gap = np.log(np.maximum(gaps[kept], 1.0))
-    fit = stats.linregress(x[kept], log_gap)
+    n = int(kept.sum())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fit = stats.linregress(x[kept], log_gap)
+    half = stats.t.ppf(0.5 + confidence_level / 2, n - 2) * fit.stderr if n > 2 else math.nan
+    r_ci = (math.nan, math.nan)
+    if n > 3 and np.ptp(log_gap) > 0 and abs(fit.rvalue) < 1:
+        interval = stats.pearsonr(x[kept], log_gap).confidence_interval(confidence_level)
+        r_ci = (float(interval.low), float(interval.high))
     return ExponentialFit(scale=float(np.exp(fit.intercept)), rate=float(fit.slope), pearson_r=float(fit.rvalue),
-                          p_value=float(fit.pvalue), n_points=int(kept.sum()), n_censored=int((~kept).sum()))
+                          p_value=float(fit.pvalue), n_points=n, n_censored=int((~kept).sum()),
+                          rate_ci=(float(fit.slope - half), float(fit.slope + half)), pearson_r_ci=r_ci,
+                          confidence_level=float(confidence_level))

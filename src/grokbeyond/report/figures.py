@@ -89,6 +89,12 @@ def plot_trajectories(
     return fig
 
 
+def _term_colours(terms) -> dict:
+    """The objective's terms in their fixed colours; any other column in the next free colour."""
+    spare = iter(c for c in sns.color_palette("colorblind", 10) if c not in _TERM_PALETTE.values())
+    return {t: _TERM_PALETTE[t] if t in _TERM_PALETTE else next(spare) for t in terms}
+
+
 def _draw_trajectories(ax_metric, ax_terms, histories, *, metric, terms, unit, reference, xscale, confidence_level,
                        xlabel):
     """Draw one run set's metric panel and terms panel (see :func:`plot_trajectories`)."""
@@ -100,7 +106,7 @@ def _draw_trajectories(ax_metric, ax_terms, histories, *, metric, terms, unit, r
     train = data[data["split"] == "train"]
     melted = train.melt(id_vars=["step", unit], value_vars=list(terms), var_name="term", value_name="nats")
     sns.lineplot(
-        data=melted, x="step", y="nats", hue="term", palette={t: _TERM_PALETTE.get(t) for t in terms},
+        data=melted, x="step", y="nats", hue="term", palette=_term_colours(terms),
         errorbar=("ci", confidence_level), seed=0, ax=ax_terms,
     )
     if reference is not None:
@@ -113,7 +119,8 @@ def _draw_trajectories(ax_metric, ax_terms, histories, *, metric, terms, unit, r
             for term in terms:
                 ax_terms.plot(rows["step"], rows[term], ls="--", lw=0.8, color=_TERM_PALETTE.get(term, "grey"),
                               alpha=0.7, label=f"{term} ({source})")
-    for ax, ylabel in ((ax_metric, metric), (ax_terms, "nats per datapoint")):
+    terms_label = "nats per datapoint" if set(terms) <= set(_TERM_PALETTE) else "value"
+    for ax, ylabel in ((ax_metric, metric), (ax_terms, terms_label)):
         _set_step_axis(ax, xscale, xlabel)
         ax.set_ylabel(ylabel)
         ax.legend(fontsize=7)
