@@ -232,12 +232,18 @@ def report_command(
     out: Path = typer.Option(..., help="Where README.md and the figures go."),
     metric: str = typer.Option("accuracy", help="Metric of the grokking detection."),
     threshold: float = typer.Option(0.95, help="Memorised / generalised at this value of METRIC."),
+    phase_axes: Optional[str] = typer.Option(None, help="Two swept parameters for the phase diagram, X,Y (e.g. "
+                                                        "dataset.n_concealed,model.init_scale) [default: the first two]."),
+    gap_against: Optional[str] = typer.Option(None, help="The swept parameter to plot and fit the gap against "
+                                                         "[default: dataset.n_concealed when swept]."),
 ) -> None:
     """Figures and a markdown page for a results store: trajectories, gap vs concealment, phases, error–complexity."""
     from .report import write_store_report
 
+    axes = None if phase_axes is None else [a.strip() for a in phase_axes.split(",")]
     try:
-        write_store_report(results_dir, out, metric=metric, threshold=threshold)
+        write_store_report(results_dir, out, metric=metric, threshold=threshold, phase_axes=axes,
+                           gap_against=gap_against)
     except (FileNotFoundError, ValueError) as err:
         raise typer.BadParameter(str(err)) from None
     typer.echo(f"page: {out / 'README.md'}")

@@ -9,7 +9,16 @@ import pyarrow.parquet as pq
 import pytest
 
 from grokbeyond import load_results
-from grokbeyond.harness import expand_suite, finished_run_ids, load_suite, run_id, run_suite, write_run
+from grokbeyond.harness import (
+    expand_suite,
+    finished_run_ids,
+    load_suite,
+    override_suite,
+    run_id,
+    run_suite,
+    run_suites,
+    write_run,
+)
 
 SUITE = """
 name = "tiny"
@@ -59,12 +68,46 @@ def test_grid_expands_to_cells_times_seeds_with_content_ids(tmp_path):
         (('"model.lr"', '"optimizer.lr"'), "grid key"),
         (("[grid]", "colour = 1\n[grid]"), "colour"),
         (("[grid]", "[grid"), "not valid TOML"),
+        (("[grid]", '[[cases]]\n"model.lr" = 0.2\n[grid]'), "both in \\[grid\\] and in a case"),
+        (("[grid]", '[[cases]]\n"lr" = 0.2\n[grid]'), "case key"),
+        (("seeds = [0, 1]", 'seeds = [0, 1]\ncases = [1]'), "array of tables"),
     ],
 )
 def test_bad_suites_are_named(tmp_path, replace, message):
     path = write_suite(tmp_path, text=SUITE.replace(*replace))
     with pytest.raises(ValueError, match=message):
         load_suite(path)
+
+
+CASES = """
+[[cases]]
+label = "small"
+"dataset.n_train" = 30
+"model.weight_decay" = 0.001
+[[cases]]
+"dataset.n_train" = 50
+"""
+
+
+def test_cases_go_together_and_cross_the_grid(tmp_path):
+    runs = expand_suite(load_suite(write_suite(tmp_path, text=SUITE + CASES)))
+    assert len(runs) == 2 * 2 * 2 * 2  # grid cells x cases x seeds
+    assert {(r.get("case"), r["dataset"]["n_train"]) for r in runs} == {("small", 30), (None, 50)}
+    assert all(("weight_decay" in r["model"]) == (r.get("case") == "small") for r in runs)
+    assert len({r["run_id"] for r in runs}) == 16
+
+
+def test_override_suite_replaces_settings_and_keeps_the_original(tmp_path):
+    suite = load_suite(write_suite(tmp_path))
+    small = override_suite(suite, name="small", seeds=[3], settings={"model.lr": 0.2},
+                           grid={"dataset.n_concealed": [5]})
+    runs = expand_suite(small)
+    assert [(r["seed"], r["model"]["lr"], r["dataset"]["n_concealed"]) for r in runs] == [(3, 0.2, 5)]
+    assert suite["grid"]["model.lr"] == [0.1, 0.5] and suite["seeds"] == [0, 1]
+    with pytest.raises(ValueError, match="unknown parameter"):
+        override_suite(suite, settings={"model.colour": 1})
+    with pytest.raises(ValueError, match="names must differ"):
+        run_suites([suite, suite], tmp_path / "store")
 
 
 def test_store_round_trip_and_resume(tmp_path):
@@ -145,11 +188,17 @@ def test_report_of_a_store_draws_every_figure_type(tmp_path):
     result = CliRunner().invoke(app, ["report", str(store), "--out", str(tmp_path / "page")])
     assert result.exit_code == 0, result.output
     page = (tmp_path / "page" / "README.md").read_text()
-    for section, figure in (("## Trajectories", "trajectories.png"), ("## Gap against concealment",
-                                                                     "gap_vs_concealment.png"),
+    for section, figure in (("## Trajectories", "trajectories.png"), ("## Gap against `dataset.n_concealed`",
+                                                                     "gap.png"),
                             ("## Phase diagram", "phase_diagram.png"),
                             ("## Error–complexity", "error_complexity.png")):
         assert section in page and (tmp_path / "page" / figure).stat().st_size > 5_000
     assert "lr=0.1, n_concealed=3" in page or "n_concealed=3, lr=0.1" in page
+    swapped = CliRunner().invoke(app, ["report", str(store), "--out", str(tmp_path / "swapped"), "--phase-axes",
+                                       "dataset.n_concealed,model.lr", "--gap-against", "model.lr"])
+    assert swapped.exit_code == 0, swapped.output
+    assert "## Gap against `model.lr`" in (tmp_path / "swapped" / "README.md").read_text()
+    wrong = CliRunner().invoke(app, ["report", str(store), "--out", str(tmp_path / "y"), "--phase-axes", "model.k,x"])
+    assert wrong.exit_code != 0 and "not swept" in wrong.output
     empty = CliRunner().invoke(app, ["report", str(tmp_path / "none"), "--out", str(tmp_path / "x")])
     assert empty.exit_code != 0 and "no results store" in empty.output

@@ -106,7 +106,8 @@ def plot_error_complexity(histories: pd.DataFrame, results: pd.DataFrame, *, lab
     return fig
 
 
-def write_store_report(results_dir, out_dir, *, metric="accuracy", threshold=0.95, min_delay=10):
+def write_store_report(results_dir, out_dir, *, metric="accuracy", threshold=0.95, min_delay=10, phase_axes=None,
+                       gap_against=None):
     """Write the figures and a markdown page for a results store.
 
     Every run is read from the store (:func:`~grokbeyond.harness.load_results`) and
@@ -114,11 +115,11 @@ def write_store_report(results_dir, out_dir, *, metric="accuracy", threshold=0.9
     store allows:
 
     - trajectories with 95% bands over seeds, one line per grid cell (``plot_sweep``);
-    - the grokking gap against the number of concealed dimensions with the exponential
-      fit of ln gap and Pearson r (when ``dataset.n_concealed`` varies; Miller et al.
-      2023, fig. 4);
-    - a phase diagram over the first two swept parameters (phase per cell, fraction of
-      seeds that grok);
+    - the grokking gap against a swept parameter (``gap_against``; by default the
+      number of concealed dimensions when it varies) with the exponential fit of ln gap
+      and Pearson r (Miller et al. 2023, fig. 4);
+    - a phase diagram over two swept parameters (``phase_axes``; phase per cell,
+      fraction of seeds that grok);
     - error–complexity trajectories (complexity against data fit, coloured by step,
       the generalisation step marked), one run per grid cell;
     - a table per grid cell: phases, median gap, censored seeds.
@@ -131,6 +132,12 @@ def write_store_report(results_dir, out_dir, *, metric="accuracy", threshold=0.9
         Where ``README.md`` and the figures go.
     metric, threshold, min_delay
         Passed to ``detect_grokking``.
+    phase_axes : pair of str or None, default=None
+        The swept parameters on the phase diagram's x and y axes, e.g.
+        ``("dataset.n_concealed", "model.init_scale")``; ``None``: the first two swept.
+    gap_against : str or None, default=None
+        The swept parameter the gap is plotted and fitted against; ``None``:
+        ``dataset.n_concealed`` if swept, else no such figure.
 
     Returns
     -------
@@ -142,7 +149,8 @@ def write_store_report(results_dir, out_dir, *, metric="accuracy", threshold=0.9
     FileNotFoundError
         If ``results_dir`` is not a store.
     ValueError
-        If the store holds no finished run.
+        If the store holds no finished run, or ``phase_axes`` / ``gap_against`` name a
+        parameter the store does not sweep.
     """
     from ..harness import load_results  # report reads the store; the harness never imports report
 
@@ -154,6 +162,13 @@ def write_store_report(results_dir, out_dir, *, metric="accuracy", threshold=0.9
     out_dir.mkdir(parents=True, exist_ok=True)
     histories = histories[histories["run_id"].isin(finished["run_id"])]
     swept = _varying(finished)
+    for name in [*(phase_axes or ()), *([gap_against] if gap_against else [])]:
+        if name not in swept:
+            raise ValueError(f"{name!r} is not swept in {results_dir}; swept: {swept}.")
+    if phase_axes is not None and len(phase_axes) != 2:
+        raise ValueError(f"phase_axes takes two parameters; got {list(phase_axes)}.")
+    if gap_against is None and "dataset.n_concealed" in swept:
+        gap_against = "dataset.n_concealed"
     if swept:  # a grid cell is named by its swept parameters, e.g. "lr=0.01, n_train=200"
         finished = finished.assign(cell=finished[swept].apply(
             lambda r: ", ".join(f"{c.split('.', 1)[1]}={_fmt(r[c])}" for c in swept), axis=1))
@@ -171,28 +186,31 @@ def write_store_report(results_dir, out_dir, *, metric="accuracy", threshold=0.9
     fig.savefig(out_dir / "trajectories.png", dpi=100)
     lines += ["## Trajectories", "", "![trajectories](trajectories.png)", ""]
 
-    if "dataset.n_concealed" in swept:
+    if gap_against is not None:
         fig = Figure(figsize=(6, 4), layout="constrained")
         ax = fig.subplots()
         gaps = results.dropna(subset=["gap"]).astype({"gap": float})
-        ax.scatter(gaps["dataset.n_concealed"], gaps["gap"].clip(lower=1), alpha=0.6, label="runs")
+        ax.scatter(gaps[gap_against], gaps["gap"].clip(lower=1), alpha=0.6, label="runs")
         text = "not fitted"
         try:
-            fit = fit_exponential_gap(results["dataset.n_concealed"], results["gap"])
-            m = np.linspace(results["dataset.n_concealed"].min(), results["dataset.n_concealed"].max(), 50)
-            ax.plot(m, fit.scale * np.exp(fit.rate * m), "k--",
-                    label=f"{fit.scale:.3g}·e^({fit.rate:.3g}·m), r = {fit.pearson_r:.2f}")
-            text = (f"ln gap fitted on m: gap ≈ {fit.scale:.3g}·e^({fit.rate:.3g}·m), Pearson r = {fit.pearson_r:.3f} "
+            fit = fit_exponential_gap(results[gap_against], results["gap"])
+            x = np.linspace(results[gap_against].min(), results[gap_against].max(), 50)
+            ax.plot(x, fit.scale * np.exp(fit.rate * x), "k--",
+                    label=f"{fit.scale:.3g}·e^({fit.rate:.3g}·x), r = {fit.pearson_r:.2f}")
+            text = (f"ln gap fitted on x = `{gap_against}`: gap ≈ {fit.scale:.3g}·e^({fit.rate:.3g}·x), rate 95% CI "
+                    f"[{fit.rate_ci[0]:.3g}, {fit.rate_ci[1]:.3g}], Pearson r = {fit.pearson_r:.3f} "
                     f"over {fit.n_points} runs ({fit.n_censored} censored, left out).")
         except ValueError as err:
             text = f"not fitted: {err}"
-        ax.set(yscale="log", xlabel="concealed dimensions m", ylabel="grokking gap (steps; ≤ 0 drawn at 1)")
+        ax.set(yscale="log", xlabel=gap_against, ylabel="grokking gap (steps; ≤ 0 drawn at 1)")
         ax.legend(fontsize=7)
-        fig.savefig(out_dir / "gap_vs_concealment.png", dpi=100)
-        lines += ["## Gap against concealment", "", "![gap](gap_vs_concealment.png)", "", text, ""]
+        fig.savefig(out_dir / "gap.png", dpi=100)
+        lines += [f"## Gap against `{gap_against}`", "", "![gap](gap.png)", "", text, ""]
 
-    if len(swept) >= 2:
-        fig = plot_phase_diagram(results, swept[0], swept[1])
+    if phase_axes is None and len(swept) >= 2:
+        phase_axes = swept[:2]
+    if phase_axes is not None:
+        fig = plot_phase_diagram(results, *phase_axes)
         fig.savefig(out_dir / "phase_diagram.png", dpi=100)
         lines += ["## Phase diagram", "", "![phases](phase_diagram.png)", ""]
 

@@ -29,13 +29,13 @@ SUITE_NAMES = (
 # 2 cores). Each entry is passed to harness.override_suite.
 _QUICK = {
     "miller2023-e7-linear-decoy-no-prior": dict(seeds=[0], settings={"model.max_iter": 20_000, "model.eval_every": 100}),
-    "miller2023-e11-bnn-init-scale": dict(seeds=[0], settings={"model.max_iter": 3200},
-                                          grid={"model.init_scale": [0.1, 1.0]}),
-    "miller2023-e8-mlp-concealment": dict(seeds=[0], settings={"model.max_iter": 2850},
-                                          grid={"dataset.operation": ["add"], "dataset.n_concealed": [0, 20, 40]}),
+    "miller2023-e11-bnn-init-scale": dict(seeds=[0], settings={"model.max_iter": 200 * 32},
+                                          grid={"model.init_scale": [0.1, 0.2, 0.3]}),
+    "miller2023-e8-mlp-concealment": dict(seeds=[0, 1], settings={"model.max_iter": 150 * 19},
+                                          grid={"dataset.operation": ["add"], "dataset.n_concealed": [0, 10, 20, 30]}),
     "miller2023-e8-mlp-concealment-leak-free": dict(
-        seeds=[0], settings={"model.max_iter": 2850},
-        grid={"dataset.operation": ["add"], "dataset.n_concealed": [0, 20, 40]}),
+        seeds=[0, 1], settings={"model.max_iter": 150 * 19},
+        grid={"dataset.operation": ["add"], "dataset.n_concealed": [0, 10, 20, 30]}),
     "miller2023-e1-gp-parity": dict(seeds=[42, 52], settings={"model.max_iter": 150}),
     "miller2023-e1b-gp-parity-no-kl": dict(settings={"model.max_iter": 150}),
     "miller2023-e2-gp-step": dict(seeds=[42, 52], settings={"model.max_iter": 400}),
