@@ -78,10 +78,11 @@ def _tiny(suite):
 
 def test_pipeline_writes_the_claims_table_and_every_figure(tmp_path):
     suites = [_tiny(s) for s in miller2023_suites()]
-    summary = run_suites(suites, tmp_path / "store", progress=False)
+    store = tmp_path / "miller2023"
+    summary = run_suites(suites, store, progress=False)
     assert summary.n_failed == 0
-    (tmp_path / "store" / "sweeps.json").write_text(json.dumps([{"quick": True, "n_jobs": 1, "wall_time_s": 1.0}]))
-    out = write_miller2023_report(tmp_path / "store", reference_dir=REFERENCE if REFERENCE.is_dir() else None)
+    (store / "sweeps.json").write_text(json.dumps([{"quick": True, "n_jobs": 1, "wall_time_s": 1.0}]))
+    out = write_miller2023_report(store, reference_dir=REFERENCE if REFERENCE.is_dir() else None)
     claims = out["claims"]
     assert {"E1", "E1b", "E2", "E3", "E4", "E5–E6", "E7", "E8", "E8, leak-free", "E11"} <= set(claims["experiment"])
     assert set(claims["holds"]) <= {"yes", "no", "not run"}
@@ -93,6 +94,19 @@ def test_pipeline_writes_the_claims_table_and_every_figure(tmp_path):
         assert (out["report_dir"] / figure).exists(), figure
         assert f"]({figure})" in page
     assert pd.read_csv(out["report_dir"] / "claims.csv").shape[0] == len(claims)
+
+    # The command line rewrites the page from the store, training nothing.
+    from typer.testing import CliRunner
+
+    from grokbeyond.cli import app
+
+    result = CliRunner().invoke(app, ["reproduce", "miller2023", "--report-only", "--results-dir", str(tmp_path),
+                                      "--report-dir", str(tmp_path / "page")])
+    assert result.exit_code == 0, result.output
+    assert "E8, leak-free" in result.output and (tmp_path / "page" / "e11.png").exists()
+    missing = CliRunner().invoke(app, ["reproduce", "miller2023", "--report-only", "--quick", "--results-dir",
+                                       str(tmp_path)])
+    assert missing.exit_code != 0 and "no miller2023 store" in missing.output
 
 
 def _history(t_memorise, t_generalise, n_steps, **columns):
