@@ -70,8 +70,9 @@ def _e4_e7(histories, runs, report_dir, reference_dir):
         fig = plot_trajectories(e4, metric="sign_accuracy", xscale="symlog",
                                 title="E4: linear regression with decoys; mean and 95% CI over 5 seeds")
         lines += ["## E4–E7 — linear regression with decoy features", "", _save(fig, report_dir, "e4.png"), ""]
-    gaps = e5_gaps(histories, runs)
-    if not gaps.empty:
+    e5, _ = suite_results(histories, runs, "miller2023-e5-linear-decoy-init")
+    if not e5.empty:
+        gaps = e5_gaps(e5)
         fig = Figure(figsize=(6, 4), layout="constrained")
         ax = fig.subplots()
         ax.plot(gaps["alpha"], gaps["gap"].astype(float), "o-", label="grokbeyond (seed-mean curve)")
