@@ -216,7 +216,8 @@ def run_command(
         done = finished_run_ids(results_dir)
         for config in expand_suite(spec):
             state = "stored " if config["run_id"] in done else "pending"
-            typer.echo(f"{config['run_id']}  {state}  seed={config['seed']}  dataset={config['dataset']}  "
+            case = f"case={config['case']}  " if "case" in config else ""
+            typer.echo(f"{config['run_id']}  {state}  seed={config['seed']}  {case}dataset={config['dataset']}  "
                        f"model={config['model']}")
         return
     summary = run_suite(spec, results_dir, n_jobs=n_jobs, scheduler=scheduler)
