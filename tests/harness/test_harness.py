@@ -137,6 +137,26 @@ def test_a_failing_run_is_stored_with_its_traceback_and_the_others_finish(tmp_pa
     assert len(finished_run_ids(tmp_path / "store")) == 4  # failed runs are retried on a rerun
 
 
+def test_warnings_of_a_run_are_stored_with_it(tmp_path, monkeypatch):
+    import warnings
+
+    from grokbeyond.harness import executors
+
+    class Warns:
+        def fit(self, X, y, eval_set):
+            warnings.warn("negative variance", RuntimeWarning)
+            warnings.warn("negative variance", RuntimeWarning)
+            self.history_ = pd.DataFrame({"step": [0], "split": ["train"], "accuracy": [1.0]})
+            return self
+
+    data = type("Data", (), {"X_train": None, "y_train": None, "X_test": None, "y_test": None})
+    monkeypatch.setattr(executors, "make_run", lambda config: (data, Warns()))
+    config = {"suite": "s", "dataset": {"name": "x"}, "model": {"family": "y"}, "seed": 0, "run_id": "w"}
+    assert executors.execute_run(config, tmp_path) == "finished"
+    _, runs = load_results(tmp_path)
+    assert runs.loc[0, "n_warnings"] == 2 and runs.loc[0, "warnings"] == "RuntimeWarning: negative variance"
+
+
 def test_write_is_atomic_and_leaves_no_temporary_file(tmp_path):
     history = pd.DataFrame({"step": [0, 1], "split": ["train", "train"], "accuracy": [0.5, 1.0]})
     path = write_run(tmp_path, "abc", history, {"status": "finished", "config": {"seed": 0}})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import time
 import traceback
+import warnings
 from dataclasses import dataclass
 from importlib import metadata
 
@@ -36,21 +37,26 @@ def execute_run(config: dict, results_dir, *, n_threads: int | None = 1) -> str:
 
     Any exception in building or fitting is caught and stored with its traceback and
     whatever history was recorded (a ``NumericalError`` carries the partial history),
-    so the sweep goes on. ``n_threads`` limits torch's threads in the worker.
+    so the sweep goes on. Warnings raised during the run (gpytorch's numerical
+    warnings, say) are stored with it, counted and as their distinct messages. ``n_threads`` limits torch's threads in the worker.
     """
     if n_threads is not None:
         torch.set_num_threads(n_threads)
     start = time.perf_counter()
     history, status, error, trace = pd.DataFrame(), "finished", None, None
-    try:
-        data, estimator = make_run(config)
-        estimator.fit(data.X_train, data.y_train, eval_set=(data.X_test, data.y_test))
-        history = estimator.history_
-    except Exception as err:  # noqa: BLE001 - every failure is recorded with its run
-        status, error, trace = "failed", f"{type(err).__name__}: {err}", traceback.format_exc()
-        history = getattr(err, "history", history)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            data, estimator = make_run(config)
+            estimator.fit(data.X_train, data.y_train, eval_set=(data.X_test, data.y_test))
+            history = estimator.history_
+        except Exception as err:  # noqa: BLE001 - every failure is recorded with its run
+            status, error, trace = "failed", f"{type(err).__name__}: {err}", traceback.format_exc()
+            history = getattr(err, "history", history)
     meta = {"config": {k: v for k, v in config.items() if k != "run_id"}, "status": status,
             "wall_time_s": time.perf_counter() - start, "error": error, "traceback": trace,
+            "n_warnings": len(caught),
+            "warnings": sorted({f"{w.category.__name__}: {w.message}" for w in caught}),
             "versions": _versions(), "torch_threads": torch.get_num_threads()}
     write_run(results_dir, config["run_id"], history, meta)
     return status

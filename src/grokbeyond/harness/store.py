@@ -83,7 +83,8 @@ def load_results(path) -> tuple[pd.DataFrame, pd.DataFrame]:
         Every run's history rows with a ``run_id`` column.
     runs : pandas.DataFrame
         One row per run: ``run_id``, ``suite``, ``case`` (the case label or None),
-        ``seed``, ``status``, ``wall_time_s``,
+        ``seed``, ``status``, ``wall_time_s``, ``n_warnings`` and the distinct
+        ``warnings`` (joined by " | "; None / empty for runs stored without them),
         ``error``, ``traceback``, ``versions``, ``config`` (JSON) and each dataset and
         model parameter flattened as ``dataset.X`` / ``model.X`` columns.
 
@@ -103,7 +104,8 @@ def load_results(path) -> tuple[pd.DataFrame, pd.DataFrame]:
         flat = {f"{section}.{k}": v for section in ("dataset", "model") for k, v in config.get(section, {}).items()}
         runs.append({"run_id": meta["run_id"], "suite": config.get("suite"), "case": config.get("case"),
                      "seed": config.get("seed"),
-                     **{k: meta.get(k) for k in ("status", "wall_time_s", "error", "traceback")},
+                     **{k: meta.get(k) for k in ("status", "wall_time_s", "error", "traceback", "n_warnings")},
+                     "warnings": " | ".join(meta.get("warnings") or []),
                      "versions": json.dumps(meta.get("versions", {})), "config": json.dumps(config), **flat})
     histories = pd.concat(histories, ignore_index=True) if histories else pd.DataFrame(columns=["run_id"])
     return histories, pd.DataFrame(runs)
