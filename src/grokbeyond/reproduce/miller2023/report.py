@@ -217,13 +217,15 @@ def write_miller2023_report(results_dir, *, report_dir=None, reference_dir=None)
     sweeps = json.loads(log.read_text()) if log.exists() else []
     quick = any(s.get("quick") for s in sweeps)
     failed = runs[runs["status"] != "finished"]
-    wall = sum(s["wall_time_s"] for s in sweeps)
+    sweep_text = "; ".join(
+        f"{s['wall_time_s'] / 60:.1f} min with {s['n_jobs']} worker(s) for {s.get('n_finished', '?')} runs"
+        + (f" from {s['started']}" if s.get("started") else "") for s in sweeps)
     lines = [
         "# Miller, O'Neill & Bui (2023), *Grokking Beyond Neural Networks* — reproduced" + (" (quick)" if quick else ""),
         "",
         f"Written by `grokbeyond reproduce miller2023{' --quick' if quick else ''}` from grokbeyond {__version__}: "
         f"{len(runs)} runs of {runs['suite'].nunique()} suites ({len(failed)} failed), "
-        + (f"{wall / 60:.1f} min of sweeps with {max(s['n_jobs'] for s in sweeps)} worker(s). " if sweeps else "")
+        + (f"sweeps: {sweep_text}. " if sweeps else "")
         + "Every number below is computed from the stored runs; the suites are the TOML files in "
         "`src/grokbeyond/reproduce/miller2023/suites/`, with the settings and seeds of the paper's code "
         "(`shared/reference/README.md`).",

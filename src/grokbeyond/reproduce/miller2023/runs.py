@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 
@@ -105,12 +106,13 @@ def run_miller2023(*, results_dir="grokbeyond-results", report_dir=None, referen
     from .report import write_miller2023_report
 
     store = Path(results_dir) / ("miller2023-quick" if quick else "miller2023")
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     start = time.perf_counter()
     summary = run_suites(miller2023_suites(quick), store, n_jobs=n_jobs, scheduler=scheduler, progress=progress,
                          desc="miller2023" + (" --quick" if quick else ""))
     log = store / "sweeps.json"  # one entry per invocation: a resumed sweep's time adds up
     sweeps = json.loads(log.read_text()) if log.exists() else []
-    sweeps.append({"quick": quick, "n_jobs": n_jobs, "scheduler": scheduler,
+    sweeps.append({"started": started, "quick": quick, "n_jobs": n_jobs, "scheduler": scheduler,
                    "wall_time_s": time.perf_counter() - start, "n_runs": summary.n_runs,
                    "n_skipped": summary.n_skipped, "n_finished": summary.n_finished, "n_failed": summary.n_failed})
     store.mkdir(parents=True, exist_ok=True)
