@@ -33,7 +33,7 @@ _TERM_PALETTE = {"data_fit": "tab:green", "complexity": "tab:red", "kl": "tab:pu
 
 def plot_trajectories(
     histories, *, metric="accuracy", terms=("data_fit", "complexity"), unit="seed", reference=None,
-    xscale="linear", title=None, confidence_level=95, max_steps=400, xlabel="optimisation step",
+    xscale="linear", title=None, confidence_level=95, max_steps=400, xlabel="optimisation step", n_boot=1000,
 ):
     """Train/test metric and the objective's terms against step, mean and band over runs.
 
@@ -64,6 +64,8 @@ def plot_trajectories(
         Figure title.
     confidence_level : float, default=95
         Confidence level of the bands, in percent.
+    n_boot : int, default=1000
+        Bootstrap resamples per band point (seaborn's); drawing cost grows with it.
     max_steps : int or None, default=400
         Draw ``histories`` at no more than this many evenly spread steps (bands are
         bootstrapped per step); ``None`` draws every step.
@@ -83,7 +85,8 @@ def plot_trajectories(
     fig = Figure(figsize=(11, 4), layout="constrained")
     ax_metric, ax_terms = fig.subplots(1, 2)
     _draw_trajectories(ax_metric, ax_terms, _thin(histories, max_steps), metric=metric, terms=terms, unit=unit,
-                       reference=reference, xscale=xscale, confidence_level=confidence_level, xlabel=xlabel)
+                       reference=reference, xscale=xscale, confidence_level=confidence_level, xlabel=xlabel,
+                       n_boot=n_boot)
     if title:
         fig.suptitle(title)
     return fig
@@ -96,18 +99,18 @@ def _term_colours(terms) -> dict:
 
 
 def _draw_trajectories(ax_metric, ax_terms, histories, *, metric, terms, unit, reference, xscale, confidence_level,
-                       xlabel):
+                       xlabel, n_boot=1000):
     """Draw one run set's metric panel and terms panel (see :func:`plot_trajectories`)."""
     data = histories.assign(split=histories["split"].astype(str))
     sns.lineplot(
         data=data, x="step", y=metric, hue="split", palette=_SPLIT_PALETTE, hue_order=["train", "test"],
-        errorbar=("ci", confidence_level), seed=0, ax=ax_metric,
+        errorbar=("ci", confidence_level), n_boot=n_boot, seed=0, ax=ax_metric,
     )
     train = data[data["split"] == "train"]
     melted = train.melt(id_vars=["step", unit], value_vars=list(terms), var_name="term", value_name="nats")
     sns.lineplot(
         data=melted, x="step", y="nats", hue="term", palette=_term_colours(terms),
-        errorbar=("ci", confidence_level), seed=0, ax=ax_terms,
+        errorbar=("ci", confidence_level), n_boot=n_boot, seed=0, ax=ax_terms,
     )
     if reference is not None:
         ref = reference.assign(split=reference["split"].astype(str))
@@ -177,7 +180,8 @@ def plot_comparison(histories, by="family", *, metric="accuracy", terms=("data_f
 
 
 def plot_sweep(histories, by, *, metric="accuracy", complexity="complexity", unit="seed", xscale="linear",
-               complexity_scale="linear", title=None, confidence_level=95, max_steps=300, xlabel="optimisation step"):
+               complexity_scale="linear", title=None, confidence_level=95, max_steps=300, xlabel="optimisation step",
+               n_boot=1000):
     """Trajectories of a sweep: one line per value of ``by``, mean and band over ``unit``.
 
     Three panels against step: ``metric`` on the train split, ``metric`` on the test
@@ -201,6 +205,8 @@ def plot_sweep(histories, by, *, metric="accuracy", complexity="complexity", uni
         Scales of the step axis and of the complexity axis.
     title : str or None, default=None
     confidence_level : float, default=95
+    n_boot : int, default=1000
+        Bootstrap resamples per band point.
     max_steps : int or None, default=300
         As in :func:`plot_trajectories`.
     xlabel : str, default="optimisation step"
@@ -222,7 +228,7 @@ def plot_sweep(histories, by, *, metric="accuracy", complexity="complexity", uni
     panels = (("train", metric), ("test", metric), ("train", complexity))
     for ax, (split, column) in zip(axes, panels):
         sns.lineplot(data=data[data["split"] == split], x="step", y=column, hue=by, palette=palette,
-                     errorbar=("ci", confidence_level), seed=0, ax=ax)
+                     errorbar=("ci", confidence_level), n_boot=n_boot, seed=0, ax=ax)
         _set_step_axis(ax, xscale, xlabel)
         ax.set(ylabel=f"{split} {column}",
                title=f"{split} {column}" + (" (nats per datapoint)" if column == complexity else ""))
