@@ -21,6 +21,7 @@ __all__ = [
     "GrokkingResult",
     "GrokkingSummary",
     "PHASES",
+    "median_ci",
     "ExponentialFit",
     "detect_grokking",
     "first_crossing",
@@ -293,6 +294,43 @@ def _median(values) -> float:
     return float(np.median(values)) if len(values) else math.nan
 
 
+def median_ci(values, *, confidence_level=0.95, n_resamples=9999, random_state=0) -> tuple[float, float, float]:
+    """Median of ``values`` with scipy's percentile-bootstrap interval (seeded).
+
+    Parameters
+    ----------
+    values : array-like of shape (n_values,)
+        E.g. gaps or crossing steps over seeds; ``None``/NaN entries (censored runs)
+        are left out.
+    confidence_level : float, default=0.95
+    n_resamples : int, default=9999
+    random_state : None, int, numpy Generator or RandomState, default=0
+        Seed of the resampling.
+
+    Returns
+    -------
+    median, low, high : float
+        NaN for no values; the interval is NaN for one value and the value itself
+        when all values are equal.
+    """
+    values = np.array([np.nan if v is None else v for v in values], dtype=float)
+    values = values[~np.isnan(values)]
+    if values.size == 0:
+        return math.nan, math.nan, math.nan
+    median = float(np.median(values))
+    if values.size < 2:
+        return median, math.nan, math.nan
+    if np.ptp(values) == 0:
+        return median, median, median
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
+        ci = stats.bootstrap((values,), np.median, confidence_level=confidence_level, n_resamples=n_resamples,
+                             method="percentile",
+                             # the stream summarise_grokking always drew from: its stored intervals stay the same
+                             random_state=numpy_generator(random_state, "summarise_grokking")).confidence_interval
+    return median, float(ci.low), float(ci.high)
+
+
 def summarise_grokking(results, *, confidence_level=0.95, n_resamples=9999, random_state=0):
     """Summarise :class:`GrokkingResult` s over seeds: median gap with a bootstrap CI.
 
@@ -328,18 +366,8 @@ def summarise_grokking(results, *, confidence_level=0.95, n_resamples=9999, rand
     if not all(isinstance(r, GrokkingResult) for r in results):
         raise TypeError("results must contain GrokkingResult objects (from detect_grokking).")
     gaps = np.array([r.gap for r in results if r.gap is not None], dtype=float)
-    low = high = math.nan
-    if gaps.size >= 2:
-        if np.ptp(gaps) == 0:
-            low = high = float(gaps[0])
-        else:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", stats.DegenerateDataWarning)
-                ci = stats.bootstrap(
-                    (gaps,), np.median, confidence_level=confidence_level, n_resamples=n_resamples,
-                    method="percentile", random_state=numpy_generator(random_state, "summarise_grokking"),
-                ).confidence_interval
-            low, high = float(ci.low), float(ci.high)
+    _, low, high = median_ci(gaps, confidence_level=confidence_level, n_resamples=n_resamples,
+                             random_state=random_state)
     phases = [r.phase for r in results]
     return GrokkingSummary(
         n_runs=len(results),

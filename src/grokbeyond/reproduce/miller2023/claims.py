@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ...grokking import detect_grokking, fit_exponential_gap, grokking_table, summarise_grokking
+from ...grokking import detect_grokking, fit_exponential_gap, grokking_table, median_ci
 
 __all__ = ["CLAIMS", "DETECTION", "Claim", "claims_table", "e5_gaps", "e8_fit", "suite_results"]
 
@@ -72,21 +72,6 @@ def _ci(low, high, fmt="{:.3g}") -> str:
     return f"[{fmt.format(low)}, {fmt.format(high)}]"
 
 
-def _median_ci(values, confidence_level=0.95):
-    """Median and percentile-bootstrap interval (seeded); the value itself for < 2 distinct values."""
-    values = np.asarray([v for v in values if v is not None and not pd.isna(v)], dtype=float)
-    if values.size == 0:
-        return math.nan, math.nan, math.nan
-    median = float(np.median(values))
-    if values.size < 2 or np.ptp(values) == 0:
-        return median, median, median
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
-        ci = stats.bootstrap((values,), np.median, confidence_level=confidence_level, n_resamples=9999,
-                             method="percentile", random_state=np.random.default_rng(0)).confidence_interval
-    return median, float(ci.low), float(ci.high)
-
-
 def _spearman_ci(x, y, confidence_level=0.95):
     """Spearman's ρ of paired samples with a paired percentile-bootstrap interval (scipy's resamples, seeded)."""
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
@@ -129,12 +114,10 @@ def _mean_curve_result(history, suite):
 
 
 def _e1_gap(history, results):
-    t_gen = _median_ci(results["t_generalise"])
-    summary = summarise_grokking([detect_grokking(h, **DETECTION["miller2023-e1-gp-parity"])
-                                  for _, h in history.groupby("run_id")])
+    t_gen, gap = median_ci(results["t_generalise"]), median_ci(results["gap"])
     measured = (f"{_grok_counts(results)}; train at step {_fmt_steps(results['t_memorise'])}; test at step "
-                f"{t_gen[0]:.0f} {_ci(t_gen[1], t_gen[2], '{:.0f}')} (median, 95% CI); gap {summary.median_gap:.0f} "
-                f"{_ci(summary.gap_ci_low, summary.gap_ci_high, '{:.0f}')}")
+                f"{t_gen[0]:.0f} {_ci(t_gen[1], t_gen[2], '{:.0f}')} (median, 95% CI); gap {gap[0]:.0f} "
+                f"{_ci(gap[1], gap[2], '{:.0f}')}")
     return measured, bool((results["phase"] == "grokking").all())
 
 
@@ -163,7 +146,7 @@ def _e1b_no_kl(history, results):
 
 
 def _e2_step(history, results):
-    t_gen = _median_ci(results["t_generalise"])
+    t_gen = median_ci(results["t_generalise"])
     measured = (f"{_grok_counts(results)}; train at step {_fmt_steps(results['t_memorise'])}; test at steps "
                 f"{_fmt_steps(results['t_generalise'])} (median {t_gen[0]:.0f}, 95% CI "
                 f"{_ci(t_gen[1], t_gen[2], '{:.0f}')})")
@@ -193,7 +176,7 @@ def _e3_starts(noise):
 
 def _e4_decoys(history, results):
     mean = _mean_curve_result(history, "miller2023-e4-linear-decoy")
-    t_gen = _median_ci(results["t_generalise"])
+    t_gen = median_ci(results["t_generalise"])
     measured = (f"seed-mean curve: train at step {_int(mean.t_memorise)}, test at step {_int(mean.t_generalise)}; "
                 f"per seed test at {', '.join(_int(v) for v in results.sort_values('seed')['t_generalise'])} "
                 f"(median {t_gen[0]:.0f}, 95% CI {_ci(t_gen[1], t_gen[2], '{:.0f}')}); {_grok_counts(results)}")
@@ -362,13 +345,16 @@ _NOT_REPRODUCED = {"experiment": "E9, E10", "claim": "(not described in shared/r
                    "holds": "not run"}
 
 
-def claims_table(histories: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
+def claims_table(histories: pd.DataFrame, runs: pd.DataFrame, *, by_suite=None) -> pd.DataFrame:
     """Check every claim of :data:`CLAIMS` against a store's runs.
 
     Parameters
     ----------
     histories, runs : pandas.DataFrame
         From :func:`~grokbeyond.harness.load_results` on a miller2023 store.
+    by_suite : dict or None, default=None
+        ``{suite: suite_results(histories, runs, suite)}`` already computed (the report
+        shares it with its figures); missing suites are computed here.
 
     Returns
     -------
@@ -378,7 +364,7 @@ def claims_table(histories: pd.DataFrame, runs: pd.DataFrame) -> pd.DataFrame:
         of the fitted rate, Fisher interval of Pearson's r), ``criterion`` and ``holds``
         (``"yes"``, ``"no"``, or ``"not run"`` when the store lacks the suite's runs).
     """
-    cache, rows = {}, []
+    cache, rows = dict(by_suite or {}), []
     for claim in CLAIMS:
         if claim.suite not in cache:
             cache[claim.suite] = suite_results(histories, runs, claim.suite)

@@ -14,6 +14,7 @@ from ... import __version__
 from ...harness import load_results
 from ...report import plot_error_complexity, plot_sweep, plot_trajectories
 from .claims import claims_table, e5_gaps, e8_fit, suite_results
+from .runs import SUITE_NAMES
 
 __all__ = ["write_miller2023_report"]
 
@@ -27,9 +28,9 @@ def _save(fig: Figure, report_dir: Path, name: str) -> str:
     return f"![{name}]({name})"
 
 
-def _e1(histories, runs, report_dir):
-    e1, _ = suite_results(histories, runs, "miller2023-e1-gp-parity")
-    e1b, _ = suite_results(histories, runs, "miller2023-e1b-gp-parity-no-kl")
+def _e1(by_suite, report_dir):
+    e1, _ = by_suite["miller2023-e1-gp-parity"]
+    e1b, _ = by_suite["miller2023-e1b-gp-parity-no-kl"]
     if e1.empty:
         return []
     both = pd.concat([e1.assign(variant="ELBO (E1)"), e1b.assign(variant="no KL term (E1b)")], ignore_index=True)
@@ -38,8 +39,8 @@ def _e1(histories, runs, report_dir):
     return ["## E1, E1b — GP classification of concealed sparse parity", "", _save(fig, report_dir, "e1.png"), ""]
 
 
-def _e2(histories, runs, report_dir):
-    history, results = suite_results(histories, runs, "miller2023-e2-gp-step")
+def _e2(by_suite, report_dir):
+    history, results = by_suite["miller2023-e2-gp-step"]
     if history.empty:
         return []
     fig = plot_trajectories(history, terms=("data_fit", "complexity"), xscale="symlog", n_boot=_N_BOOT,
@@ -49,8 +50,8 @@ def _e2(histories, runs, report_dir):
             table.to_markdown(index=False), ""]
 
 
-def _e3(histories, runs, report_dir):
-    history, results = suite_results(histories, runs, "miller2023-e3-gp-regression")
+def _e3(by_suite, report_dir):
+    history, results = by_suite["miller2023-e3-gp-regression"]
     if history.empty:
         return []
     label = history["case"] + ", noise " + history["model.initial_noise"].map("{:.3g}".format)
@@ -64,14 +65,14 @@ def _e3(histories, runs, report_dir):
             _save(fig, report_dir, "e3.png"), "", table.to_markdown(index=False, floatfmt=".3g"), ""]
 
 
-def _e4_e7(histories, runs, report_dir, reference_dir):
+def _e4_e7(by_suite, report_dir, reference_dir):
     lines = []
-    e4, e4_results = suite_results(histories, runs, "miller2023-e4-linear-decoy")
+    e4, e4_results = by_suite["miller2023-e4-linear-decoy"]
     if not e4.empty:
         fig = plot_trajectories(e4, metric="sign_accuracy", xscale="symlog", n_boot=_N_BOOT,
                                 title="E4: linear regression with decoys; mean and 95% CI over 5 seeds")
         lines += ["## E4–E7 — linear regression with decoy features", "", _save(fig, report_dir, "e4.png"), ""]
-    e5, _ = suite_results(histories, runs, "miller2023-e5-linear-decoy-init")
+    e5, _ = by_suite["miller2023-e5-linear-decoy-init"]
     if not e5.empty:
         gaps = e5_gaps(e5)
         fig = Figure(figsize=(6, 4), layout="constrained")
@@ -85,7 +86,7 @@ def _e4_e7(histories, runs, report_dir, reference_dir):
                title="E5–E6: gap against the initial weight")
         ax.legend(fontsize=8)
         lines += [_save(fig, report_dir, "e5_gap_vs_alpha.png"), ""]
-    e7, _ = suite_results(histories, runs, "miller2023-e7-linear-decoy-no-prior")
+    e7, _ = by_suite["miller2023-e7-linear-decoy-no-prior"]
     if not e7.empty:
         fig = plot_trajectories(e7, metric="sign_accuracy", terms=("weight_0", "weight_1", "weight_2", "weight_3"),
                                 xscale="symlog", n_boot=_N_BOOT,
@@ -95,15 +96,16 @@ def _e4_e7(histories, runs, report_dir, reference_dir):
     return lines
 
 
-def _e8(histories, runs, report_dir):
-    frames, fits, lines = [], [], []
+def _e8(by_suite, report_dir):
+    frames, fits, lines, tests = [], [], [], []
     for suite, label, figure in (
             ("miller2023-e8-mlp-concealment", "with replacement (paper)", "e8_with_replacement.png"),
             ("miller2023-e8-mlp-concealment-leak-free", "leak-free (disjoint pairs)", "e8_leak_free.png")):
-        history, results = suite_results(histories, runs, suite)
+        history, results = by_suite[suite]
         if results.empty:
             continue
         frames.append(results.assign(sampling=label))
+        tests.append(history[history["split"] == "test"])
         fit = e8_fit(results)
         fits.append((label, fit))
         add = history[history["dataset.operation"] == "add"]
@@ -116,8 +118,11 @@ def _e8(histories, runs, report_dir):
     fig = Figure(figsize=(7, 4.5), layout="constrained")
     ax = fig.subplots()
     shown = results.dropna(subset=["gap"]).assign(gap=lambda f: f["gap"].astype(float).clip(lower=1))
-    sns.stripplot(data=shown, x="dataset.n_concealed", y="gap", hue="sampling", dodge=True, native_scale=True,
-                  alpha=0.6, ax=ax)
+    # Jitter from a seeded generator (seaborn's stripplot draws it from numpy's global RNG, so the figure
+    # would change from one report to the next).
+    jitter = np.random.default_rng(0).uniform(-0.8, 0.8, len(shown))
+    sns.scatterplot(data=shown.assign(m=shown["dataset.n_concealed"] + jitter), x="m", y="gap", hue="sampling",
+                    alpha=0.6, linewidth=0, ax=ax)
     m = np.linspace(results["dataset.n_concealed"].min(), results["dataset.n_concealed"].max(), 50)
     for label, fit in fits:
         if not isinstance(fit, str):
@@ -127,8 +132,8 @@ def _e8(histories, runs, report_dir):
            title="E8: gap against concealment, every task and seed")
     if ax.get_legend_handles_labels()[0]:  # nothing to label when no run generalised
         ax.legend(fontsize=7)
-    final = (histories[histories["run_id"].isin(results["run_id"]) & (histories["split"] == "test")]
-             .sort_values("step").groupby("run_id").tail(1).merge(results[["run_id", "sampling"]], on="run_id"))
+    test = pd.concat(tests)
+    final = (test.sort_values("step").groupby("run_id").tail(1).merge(results[["run_id", "sampling"]], on="run_id"))
     finals = final.groupby("sampling")["accuracy"].agg(runs="size", median="median", min="min", max="max")
     table = results.assign(task=results["dataset.operation"].map(_TASKS)).groupby(
         ["sampling", "dataset.n_concealed"]).agg(
@@ -144,8 +149,8 @@ def _e8(histories, runs, report_dir):
             table.to_markdown(index=False, floatfmt=".4g"), ""]
 
 
-def _e11(histories, runs, report_dir):
-    history, results = suite_results(histories, runs, "miller2023-e11-bnn-init-scale")
+def _e11(by_suite, report_dir):
+    history, results = by_suite["miller2023-e11-bnn-init-scale"]
     if history.empty:
         return []
     fig = plot_sweep(history, "model.init_scale", xlabel="epoch", xscale="symlog", complexity_scale="log",
@@ -159,7 +164,7 @@ def _e11(histories, runs, report_dir):
             _save(fig, report_dir, "e11.png"), "", table.to_markdown(index=False, floatfmt=".4g"), ""]
 
 
-def _error_complexity(histories, runs, report_dir):
+def _error_complexity(by_suite, report_dir):
     picks = (("miller2023-e1-gp-parity", "E1, seed 42", lambda r: r["seed"] == 42),
              ("miller2023-e4-linear-decoy", "E4, seed 0", lambda r: r["seed"] == 0),
              ("miller2023-e8-mlp-concealment", "E8, a+b, m = 40, seed 0",
@@ -169,7 +174,7 @@ def _error_complexity(histories, runs, report_dir):
               lambda r: (r["model.init_scale"] == r["model.init_scale"].max()) & (r["seed"] == 0)))
     histories_shown, rows = [], []
     for suite, label, pick in picks:
-        history, results = suite_results(histories, runs, suite)
+        history, results = by_suite[suite]
         if results.empty or not pick(results).any():
             continue
         row = results[pick(results)].iloc[0]
@@ -215,7 +220,8 @@ def write_miller2023_report(results_dir, *, report_dir=None, reference_dir=None)
         raise ValueError(f"{results_dir} holds no runs.")
     report_dir = Path(report_dir) if report_dir is not None else results_dir / "report"
     report_dir.mkdir(parents=True, exist_ok=True)
-    claims = claims_table(histories, runs)
+    by_suite = {name: suite_results(histories, runs, name) for name in SUITE_NAMES}
+    claims = claims_table(histories, runs, by_suite=by_suite)
     claims.to_csv(report_dir / "claims.csv", index=False)
     log = results_dir / "sweeps.json"
     sweeps = json.loads(log.read_text()) if log.exists() else []
@@ -249,8 +255,8 @@ def write_miller2023_report(results_dir, *, report_dir=None, reference_dir=None)
     ]
     if not failed.empty:
         lines += ["## Failed runs", "", failed[["suite", "run_id", "seed", "error"]].to_markdown(index=False), ""]
-    lines += [*_e1(histories, runs, report_dir), *_e2(histories, runs, report_dir), *_e3(histories, runs, report_dir),
-              *_e4_e7(histories, runs, report_dir, reference_dir), *_e8(histories, runs, report_dir),
-              *_e11(histories, runs, report_dir), *_error_complexity(histories, runs, report_dir)]
+    lines += [*_e1(by_suite, report_dir), *_e2(by_suite, report_dir), *_e3(by_suite, report_dir),
+              *_e4_e7(by_suite, report_dir, reference_dir), *_e8(by_suite, report_dir), *_e11(by_suite, report_dir),
+              *_error_complexity(by_suite, report_dir)]
     (report_dir / "README.md").write_text("\n".join(lines))
     return {"results_dir": results_dir, "report_dir": report_dir, "claims": claims}
