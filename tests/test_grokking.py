@@ -159,3 +159,12 @@ def test_exponential_gap_fit_intervals_cover_the_true_rate_at_their_level():
     assert 0.85 <= covered / 400 <= 0.95  # a 90% interval covers the true slope ~90% of the time
     assert r_inside == 400
     assert np.isnan(fit_exponential_gap([0, 1, 2], [1, 2, 4]).pearson_r_ci[0])  # Fisher needs four points
+
+
+def test_median_ci_leaves_out_censored_values_and_handles_degenerate_samples():
+    from grokbeyond.grokking import median_ci
+
+    median, low, high = median_ci([10, 20, None, 30, float("nan"), 40])
+    assert median == 25 and 10 <= low <= median <= high <= 40
+    assert median_ci([7, 7, 7]) == (7.0, 7.0, 7.0)
+    assert np.isnan(median_ci([5])[1]) and np.isnan(median_ci([])[0])
