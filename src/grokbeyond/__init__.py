@@ -1,46 +1,36 @@
 """grokbeyond: grokking (delayed generalisation) beyond neural networks.
 
 Datasets (:mod:`grokbeyond.datasets`), trajectory estimators
-(:mod:`grokbeyond.models`), families side by side (:func:`grokbeyond.compare`), grokking detection (:mod:`grokbeyond.grokking`), figures and
-reports (:mod:`grokbeyond.report`) and paper reproductions
-(:mod:`grokbeyond.reproduce`).
+(:mod:`grokbeyond.models`), the registry of families and datasets
+(:mod:`grokbeyond.registry`), grokking detection (:mod:`grokbeyond.grokking`), the
+harness that runs every experiment (:mod:`grokbeyond.harness`), families side by side
+(:func:`grokbeyond.compare`), figures and pages (:mod:`grokbeyond.report`) and paper
+reproductions (:mod:`grokbeyond.reproduce`).
+
+Submodules load when first used: ``import grokbeyond`` imports none of torch, gpytorch,
+pyro, matplotlib or dask.
 """
 
-from importlib.metadata import PackageNotFoundError, version
+import lazy_loader as _lazy
 
-from . import datasets, models
-from .grokking import (
-    ExponentialFit,
-    GrokkingResult,
-    GrokkingSummary,
-    detect_grokking,
-    first_crossing,
-    fit_exponential_gap,
-    grokking_table,
-    summarise_grokking,
+from ._version import __version__
+
+__getattr__, __dir__, _all = _lazy.attach(
+    __name__,
+    submodules=["datasets", "grokking", "harness", "models", "registry", "report", "reproduce"],
+    submod_attrs={
+        "_compare": ["Comparison", "compare"],
+        "grokking": [
+            "ExponentialFit",
+            "GrokkingResult",
+            "GrokkingSummary",
+            "detect_grokking",
+            "first_crossing",
+            "fit_exponential_gap",
+            "grokking_table",
+            "summarise_grokking",
+        ],
+        "harness": ["load_results"],
+    },
 )
-
-try:
-    __version__ = version("grokbeyond")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
-
-from .compare import Comparison, compare  # noqa: E402  (uses __version__)
-from .harness import load_results  # noqa: E402
-
-__all__ = [
-    "Comparison",
-    "ExponentialFit",
-    "GrokkingResult",
-    "GrokkingSummary",
-    "__version__",
-    "compare",
-    "datasets",
-    "detect_grokking",
-    "first_crossing",
-    "fit_exponential_gap",
-    "grokking_table",
-    "load_results",
-    "models",
-    "summarise_grokking",
-]
+__all__ = sorted([*_all, "__version__"])

@@ -10,7 +10,6 @@ import zlib
 from numbers import Integral
 
 import numpy as np
-import torch
 
 __all__ = ["check_random_state", "forked_global_torch_rng", "numpy_generator", "torch_generator"]
 
@@ -81,7 +80,7 @@ def numpy_generator(random_state, stream: str) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(_entropy(random_state), spawn_key=(key,)))
 
 
-def torch_generator(random_state, stream: str = "model") -> torch.Generator:
+def torch_generator(random_state, stream: str = "model"):
     """Return a seeded CPU ``torch.Generator`` (never the global one).
 
     Parameters
@@ -95,6 +94,8 @@ def torch_generator(random_state, stream: str = "model") -> torch.Generator:
     -------
     torch.Generator
     """
+    import torch  # datasets and analysis never need torch: import it when a model does
+
     seed = int(numpy_generator(random_state, stream).integers(0, 2**63 - 1))
     generator = torch.Generator()
     generator.manual_seed(seed)
@@ -118,6 +119,8 @@ def forked_global_torch_rng(random_state, stream: str):
     stream : str
         Name of the stream.
     """
+    import torch
+
     seed = torch_generator(random_state, stream).initial_seed()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

@@ -150,7 +150,7 @@ def test_warnings_of_a_run_are_stored_with_it(tmp_path, monkeypatch):
             return self
 
     data = type("Data", (), {"X_train": None, "y_train": None, "X_test": None, "y_test": None})
-    monkeypatch.setattr(executors, "make_run", lambda config: (data, Warns()))
+    monkeypatch.setattr(executors, "make_run", lambda config, **_: (data, Warns()))
     config = {"suite": "s", "dataset": {"name": "x"}, "model": {"family": "y"}, "seed": 0, "run_id": "w"}
     assert executors.execute_run(config, tmp_path) == "finished"
     _, runs = load_results(tmp_path)

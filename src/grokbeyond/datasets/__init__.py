@@ -5,6 +5,7 @@ and returns a :class:`sklearn.utils.Bunch` with ``X_train, y_train, X_test, y_te
 and metadata (``task``, ``params``, ``relevant_features``, ``concealed_features``).
 """
 
+from .arrays import load_arrays, save_arrays
 from .algorithmic import MODULAR_OPERATIONS, make_modular_arithmetic, make_sparse_parity
 from .competing import make_competing_features
 from .real import make_digits
@@ -14,6 +15,7 @@ from .transforms import conceal
 __all__ = [
     "MODULAR_OPERATIONS",
     "conceal",
+    "load_arrays",
     "make_competing_features",
     "make_decoy_linear",
     "make_digits",
@@ -21,4 +23,5 @@ __all__ = [
     "make_noisy_sine",
     "make_sparse_parity",
     "make_step_function",
+    "save_arrays",
 ]

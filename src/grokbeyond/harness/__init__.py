@@ -1,12 +1,13 @@
-"""The benchmark harness: suite files expanded into runs, a resumable parquet store, parallel execution."""
+"""The harness, the one way anything runs: suite files expanded into runs, a resumable
+parquet store with one schema, execution on joblib processes or Dask."""
 
 from .executors import SuiteSummary, execute_run, run_suite, run_suites
-from .store import finished_run_ids, load_results, write_run
-from .suites import DATASETS, ESTIMATORS, check_suite, expand_suite, load_suite, make_run, override_suite, run_id
+from .store import SCHEMA, STORE_VERSION, finished_run_ids, load_results, migrate_store, write_run
+from .suites import check_suite, expand_suite, load_suite, make_run, override_suite, run_id
 
 __all__ = [
-    "DATASETS",
-    "ESTIMATORS",
+    "SCHEMA",
+    "STORE_VERSION",
     "SuiteSummary",
     "check_suite",
     "execute_run",
@@ -15,6 +16,7 @@ __all__ = [
     "load_results",
     "load_suite",
     "make_run",
+    "migrate_store",
     "override_suite",
     "run_id",
     "run_suite",

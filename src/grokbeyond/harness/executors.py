@@ -11,9 +11,9 @@ from importlib import metadata
 
 import joblib
 import pandas as pd
-import torch
 from tqdm.auto import tqdm
 
+from ..registry import get_dataset, get_family
 from .store import finished_run_ids, write_run
 from .suites import expand_suite, make_run
 
@@ -32,14 +32,32 @@ def _versions() -> dict:
     return out
 
 
-def execute_run(config: dict, results_dir, *, n_threads: int | None = 1) -> str:
+def execute_run(config: dict, results_dir, *, n_threads: int | None = 1, family=None, dataset=None) -> str:
     """Fit one run and store it (finished or failed); return its status.
 
     Any exception in building or fitting is caught and stored with its traceback and
     whatever history was recorded (a ``NumericalError`` carries the partial history),
     so the sweep goes on. Warnings raised during the run (gpytorch's numerical
-    warnings, say) are stored with it, counted and as their distinct messages. ``n_threads`` limits torch's threads in the worker.
+    warnings, say) are stored with it, counted and as their distinct messages.
+
+    Parameters
+    ----------
+    config : dict
+        A run from :func:`~grokbeyond.harness.expand_suite`.
+    results_dir : path-like
+        The store.
+    n_threads : int or None, default=1
+        torch's threads in this process (``None`` leaves them as they are).
+    family, dataset : class, callable or None, default=None
+        The estimator class and dataset function, as :func:`make_run` takes them.
+
+    Returns
+    -------
+    str
+        ``"finished"`` or ``"failed"``.
     """
+    import torch  # a worker needs torch; the parent process of a sweep need not
+
     if n_threads is not None:
         torch.set_num_threads(n_threads)
     start = time.perf_counter()
@@ -47,7 +65,7 @@ def execute_run(config: dict, results_dir, *, n_threads: int | None = 1) -> str:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            data, estimator = make_run(config)
+            data, estimator = make_run(config, family=family, dataset=dataset)
             estimator.fit(data.X_train, data.y_train, eval_set=(data.X_test, data.y_test))
             history = estimator.history_
         except Exception as err:  # noqa: BLE001 - every failure is recorded with its run
@@ -146,9 +164,15 @@ def run_suites(suites, results_dir, *, n_jobs: int = 1, scheduler: str | None = 
     runs = [config for suite in suites for config in expand_suite(suite)]
     done = finished_run_ids(results_dir)
     todo = [config for config in runs if config["run_id"] not in done]
+    # The classes and functions themselves travel with each run, so that a family or dataset
+    # registered in this process (a notebook's, say) is found in every worker.
+    families = {name: get_family(name) for name in {config["model"]["family"] for config in todo}}
+    datasets = {name: get_dataset(name) for name in {config["dataset"]["name"] for config in todo}}
     with _backend(scheduler, n_jobs):
         results = joblib.Parallel(n_jobs=n_jobs if scheduler is None else -1, return_as="generator")(
-            joblib.delayed(execute_run)(config, str(results_dir), n_threads=None if n_jobs == 1 else 1)
+            joblib.delayed(execute_run)(config, str(results_dir), n_threads=None if n_jobs == 1 else 1,
+                                        family=families[config["model"]["family"]],
+                                        dataset=datasets[config["dataset"]["name"]])
             for config in todo
         )
         statuses = list(tqdm(results, total=len(todo), desc=desc or ", ".join(names), unit="run",

@@ -1,23 +1,123 @@
-"""The results store: one parquet file per run, written atomically, with the run's metadata."""
+"""The results store: one parquet file per run, written atomically, every file with one schema.
+
+Every run file ``<run_id>.parquet`` is a *long* table with the same columns, whatever
+the family, the dataset or the input size, so that the whole store reads in one call
+with pyarrow, DuckDB or polars (``read_parquet('store/*.parquet')``):
+
+=========== ============== ==================================================================
+run_id      string         the run's content hash (:func:`~grokbeyond.harness.run_id`)
+suite       string         the suite's name
+case        string         the case's label, or null
+family      string         ``[model] family``
+dataset     string         ``[dataset] name``
+seed        int64          the run's seed (data, concealment and model)
+status      string         ``"finished"`` or ``"failed"``
+params      map<str, str>  every dataset and model parameter, ``"dataset.n_train" -> "1000"``
+                           (strings as they are, other values as JSON)
+step        int64          optimisation steps before the row's evaluation
+split       string         ``"train"`` or ``"test"``
+quantity    string         a ``history_`` column: ``accuracy``, ``data_fit``, ``lengthscale``…
+index       int32          the position within a per-dimension quantity (``lengthscale_3``
+                           is ``quantity="lengthscale", index=3``); null for a scalar
+value       float64        its value
+=========== ============== ==================================================================
+
+A run that recorded nothing (it failed before step 0) has one row whose ``step``,
+``split``, ``quantity`` and ``value`` are null. The file's metadata (key
+``grokbeyond.run``) holds the run's full config, status, wall time, package versions,
+warnings, error and traceback. :func:`load_results` is the easy path back to one tidy
+``history_``-shaped frame and one row per run.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["finished_run_ids", "load_results", "write_run"]
+__all__ = ["SCHEMA", "STORE_VERSION", "finished_run_ids", "load_results", "migrate_store", "write_run"]
+
+#: The version of the file layout; files of version 1 (wide, per-run columns) are migrated
+#: by :func:`migrate_store`.
+STORE_VERSION = 2
+
+#: The schema of every run file.
+SCHEMA = pa.schema([
+    ("run_id", pa.string()), ("suite", pa.string()), ("case", pa.string()), ("family", pa.string()),
+    ("dataset", pa.string()), ("seed", pa.int64()), ("status", pa.string()),
+    ("params", pa.map_(pa.string(), pa.string())),
+    ("step", pa.int64()), ("split", pa.string()), ("quantity", pa.string()), ("index", pa.int32()),
+    ("value", pa.float64()),
+])
 
 _META_KEY = b"grokbeyond.run"
+_INDEXED = re.compile(r"^(?P<quantity>.+)_(?P<index>\d+)$")
+_ID_COLUMNS = ("step", "split")
+_FRONT = ("step", "split", "replicate", "objective", "data_fit", "complexity", "loss", "error", "accuracy")
+
+
+def _param_text(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _flat_params(config: dict) -> dict:
+    return {f"{section}.{key}": value for section in ("dataset", "model")
+            for key, value in config.get(section, {}).items() if key not in ("name", "family")}
+
+
+def _long_table(history: pd.DataFrame, meta: dict, run_id: str) -> pa.Table:
+    """A run's wide ``history_`` as the store's long table."""
+    config = meta.get("config", {})
+    missing = [c for c in _ID_COLUMNS if c not in history]
+    if len(history) and missing:
+        raise ValueError(f"a history must have the columns {list(_ID_COLUMNS)}; {missing} missing.")
+    columns = [c for c in history.columns if c not in _ID_COLUMNS]
+    wrong = [c for c in columns if not (pd.api.types.is_numeric_dtype(history[c])
+                                        or pd.api.types.is_bool_dtype(history[c]))]
+    if wrong:
+        raise ValueError(f"history columns must be numeric to be stored; {wrong} are not.")
+    names = [_INDEXED.match(c) for c in columns]
+    quantity = np.array([m["quantity"] if m else c for m, c in zip(names, columns)], dtype=object)
+    index = np.array([int(m["index"]) if m else -1 for m in names], dtype=np.int64)
+    n, k = len(history), len(columns)
+    if n == 0 or k == 0:  # nothing recorded: one row keeps the run's identity visible
+        n_rows, step, split, quantities, indices, values = 1, [None], [None], [None], [None], [None]
+    else:
+        n_rows = n * k
+        step = np.repeat(history["step"].to_numpy(dtype=np.int64), k)
+        split = np.repeat(history["split"].astype(str).to_numpy(dtype=object), k)
+        quantities = np.tile(quantity, n)
+        tiled = np.tile(index, n)
+        indices = pa.array(tiled, type=pa.int32(), mask=tiled < 0)
+        values = history[columns].to_numpy(dtype=np.float64).ravel()  # row-major: row r, column c at r * k + c
+    params = _flat_params(config)
+    keys = np.array(list(params), dtype=object)
+    items = np.array([_param_text(v) for v in params.values()], dtype=object)
+    m = len(keys)
+    params_array = pa.MapArray.from_arrays(pa.array(np.arange(0, (n_rows + 1) * m, m, dtype=np.int32) if m else
+                                                    np.zeros(n_rows + 1, dtype=np.int32)),
+                                           pa.array(np.tile(keys, n_rows), type=pa.string()),
+                                           pa.array(np.tile(items, n_rows), type=pa.string()))
+    constant = {"run_id": run_id, "suite": config.get("suite"), "case": config.get("case"),
+                "family": config.get("model", {}).get("family"), "dataset": config.get("dataset", {}).get("name"),
+                "seed": config.get("seed"), "status": meta.get("status")}
+    arrays = [pa.repeat(pa.scalar(constant[name], type=SCHEMA.field(name).type), n_rows)
+              for name in ("run_id", "suite", "case", "family", "dataset", "seed", "status")]
+    arrays += [params_array, pa.array(step, type=pa.int64()), pa.array(split, type=pa.string()),
+               pa.array(quantities, type=pa.string()), pa.array(indices, type=pa.int32()),
+               pa.array(values, type=pa.float64())]
+    return pa.Table.from_arrays(arrays, schema=SCHEMA)
 
 
 def write_run(results_dir, run_id: str, history: pd.DataFrame, meta: dict) -> Path:
-    """Store one run: its tidy history as ``<run_id>.parquet``, its metadata in the file's schema.
+    """Store one run as ``<run_id>.parquet`` in the store's one schema (:data:`SCHEMA`).
 
     The file is written to a temporary name in the same folder and renamed over the
     final name (``os.replace``, atomic on POSIX), so a reader or a killed writer never
@@ -30,19 +130,27 @@ def write_run(results_dir, run_id: str, history: pd.DataFrame, meta: dict) -> Pa
     run_id : str
         The run's content hash (:func:`~grokbeyond.harness.run_id`).
     history : pandas.DataFrame
-        The run's ``history_`` (may be empty for a run that failed before step 0).
+        The run's ``history_`` (wide, as an estimator records it; may be empty for a
+        run that failed before step 0). Columns ``name_0, name_1, …`` are stored as one
+        per-dimension quantity ``name``.
     meta : dict
-        JSON-serialisable metadata: config, status, wall time, versions, error, traceback.
+        JSON-serialisable metadata: ``config`` (``suite``, ``dataset``, ``model``,
+        ``seed``, ``case``), status, wall time, versions, error, traceback.
 
     Returns
     -------
     pathlib.Path
         The file written.
+
+    Raises
+    ------
+    ValueError
+        If the history lacks ``step`` / ``split`` or has a non-numeric column.
     """
     results_dir = Path(results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pandas(history.reset_index(drop=True), preserve_index=False)
-    metadata = {**(table.schema.metadata or {}), _META_KEY: json.dumps({**meta, "run_id": run_id}).encode()}
+    table = _long_table(history.reset_index(drop=True), meta, run_id)
+    metadata = {_META_KEY: json.dumps({**meta, "run_id": run_id, "store_version": STORE_VERSION}).encode()}
     table = table.replace_schema_metadata(metadata)
     final = results_dir / f"{run_id}.parquet"
     handle, temporary = tempfile.mkstemp(dir=results_dir, prefix=f".{run_id}.", suffix=".tmp")
@@ -57,15 +165,58 @@ def write_run(results_dir, run_id: str, history: pd.DataFrame, meta: dict) -> Pa
 
 
 def _read_meta(path: Path) -> dict:
-    return json.loads(pq.read_schema(path).metadata[_META_KEY])
+    metadata = pq.read_schema(path).metadata or {}
+    if _META_KEY not in metadata:
+        raise ValueError(f"{path} is not a grokbeyond run file (no {_META_KEY.decode()!r} metadata).")
+    return json.loads(metadata[_META_KEY])
+
+
+def _check_version(path: Path, meta: dict) -> None:
+    if meta.get("store_version", 1) != STORE_VERSION:
+        raise ValueError(
+            f"{path} is in store format {meta.get('store_version', 1)} (one wide table per run, schemas differing "
+            f"between runs); this grokbeyond reads format {STORE_VERSION}. Convert the store once with "
+            f"'grokbeyond migrate {path.parent}' (or grokbeyond.harness.migrate_store); nothing is lost.")
+
+
+def _run_files(results_dir: Path):
+    return sorted(results_dir.glob("*.parquet"))
 
 
 def finished_run_ids(results_dir) -> set[str]:
-    """Ids of the runs stored with ``status == "finished"`` (failed runs are retried)."""
+    """Ids of the runs stored with ``status == "finished"`` (failed runs are retried).
+
+    Raises
+    ------
+    ValueError
+        If a file is in an older store format (see :func:`migrate_store`).
+    """
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         return set()
-    return {path.stem for path in results_dir.glob("*.parquet") if _read_meta(path).get("status") == "finished"}
+    done = set()
+    for path in _run_files(results_dir):
+        meta = _read_meta(path)
+        _check_version(path, meta)
+        if meta.get("status") == "finished":
+            done.add(path.stem)
+    return done
+
+
+def _wide(long: pd.DataFrame) -> pd.DataFrame:
+    """The long rows back in ``history_``'s layout, one row per run, step and split."""
+    long = long.dropna(subset=["quantity"])
+    if long.empty:
+        return pd.DataFrame(columns=["run_id", "step", "split"])
+    index = long["index"]
+    name = long["quantity"].where(index.isna(), long["quantity"] + "_" + index.astype("Int64").astype(str))
+    order = list(dict.fromkeys(name))  # first appearance: the order the estimator recorded
+    wide = (long.assign(name=name).set_index(["run_id", "step", "split", "name"])["value"]
+            .unstack("name").reset_index())
+    front = [c for c in _FRONT if c in order]
+    wide = wide[["run_id", "step", "split", *front, *[c for c in order if c not in front]]]
+    wide.columns.name = None
+    return wide.assign(step=wide["step"].astype(np.int64), split=wide["split"].astype("category"))
 
 
 def load_results(path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -80,32 +231,89 @@ def load_results(path) -> tuple[pd.DataFrame, pd.DataFrame]:
     Returns
     -------
     histories : pandas.DataFrame
-        Every run's history rows with a ``run_id`` column.
+        Every run's history in ``history_``'s layout (per-dimension quantities as
+        ``name_0, name_1, …``), with a ``run_id`` column.
     runs : pandas.DataFrame
         One row per run: ``run_id``, ``suite``, ``case`` (the case label or None),
-        ``seed``, ``status``, ``wall_time_s``, ``n_warnings`` and the distinct
-        ``warnings`` (joined by " | "; None / empty for runs stored without them),
-        ``error``, ``traceback``, ``versions``, ``config`` (JSON) and each dataset and
-        model parameter flattened as ``dataset.X`` / ``model.X`` columns.
+        ``family``, ``dataset``, ``seed``, ``status``, ``wall_time_s``, ``n_warnings`` and
+        the distinct ``warnings`` (joined by " | "), ``error``, ``traceback``,
+        ``versions``, ``config`` (JSON) and each dataset and model parameter flattened
+        as ``dataset.X`` / ``model.X`` columns (with their types).
 
     Raises
     ------
     FileNotFoundError
         If ``path`` is not a folder.
+    ValueError
+        If a file is in an older store format (see :func:`migrate_store`) or is not a
+        grokbeyond run file; the message names the file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from grokbeyond.harness import load_results
+    >>> histories, runs = load_results(tempfile.mkdtemp())
+    >>> len(runs)
+    0
     """
     path = Path(path)
     if not path.is_dir():
         raise FileNotFoundError(f"no results store at {path}.")
-    histories, runs = [], []
-    for file in sorted(path.glob("*.parquet")):
+    tables, runs = [], []
+    for file in _run_files(path):
         meta = _read_meta(file)
-        histories.append(pd.read_parquet(file).assign(run_id=meta["run_id"]))
+        _check_version(file, meta)
+        tables.append(pq.read_table(file, columns=["run_id", "step", "split", "quantity", "index", "value"]))
         config = meta.get("config", {})
         flat = {f"{section}.{k}": v for section in ("dataset", "model") for k, v in config.get(section, {}).items()}
         runs.append({"run_id": meta["run_id"], "suite": config.get("suite"), "case": config.get("case"),
-                     "seed": config.get("seed"),
+                     "family": config.get("model", {}).get("family"),
+                     "dataset": config.get("dataset", {}).get("name"), "seed": config.get("seed"),
                      **{k: meta.get(k) for k in ("status", "wall_time_s", "error", "traceback", "n_warnings")},
                      "warnings": " | ".join(meta.get("warnings") or []),
                      "versions": json.dumps(meta.get("versions", {})), "config": json.dumps(config), **flat})
-    histories = pd.concat(histories, ignore_index=True) if histories else pd.DataFrame(columns=["run_id"])
+    if not tables:
+        return pd.DataFrame(columns=["run_id", "step", "split"]), pd.DataFrame(
+            columns=["run_id", "suite", "case", "family", "dataset", "seed", "status"])
+    histories = _wide(pa.concat_tables(tables).to_pandas())
     return histories, pd.DataFrame(runs)
+
+
+def migrate_store(path) -> int:
+    """Rewrite every run file of an older store format in the current one, in place.
+
+    Format 1 (grokbeyond ≤ 0.1 of 2026-11) stored each run's wide ``history_`` with
+    its own columns. Each such file is read and written again by :func:`write_run`
+    (atomically, under the same run id, its metadata kept); current files are left
+    as they are, so the call can be repeated.
+
+    Parameters
+    ----------
+    path : path-like
+        The store.
+
+    Returns
+    -------
+    int
+        The number of files rewritten.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` is not a folder.
+    ValueError
+        If a file is not a grokbeyond run file; the message names it.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise FileNotFoundError(f"no results store at {path}.")
+    migrated = 0
+    for file in _run_files(path):
+        meta = _read_meta(file)
+        if meta.get("store_version", 1) == STORE_VERSION:
+            continue
+        history = pq.read_table(file).to_pandas()
+        meta = {k: v for k, v in meta.items() if k not in ("run_id", "store_version")}
+        write_run(path, file.stem, history, meta)
+        migrated += 1
+    return migrated

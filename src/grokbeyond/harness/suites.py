@@ -9,62 +9,33 @@ import json
 import tomllib
 from pathlib import Path
 
-from ..datasets import (
-    conceal,
-    make_decoy_linear,
-    make_digits,
-    make_modular_arithmetic,
-    make_noisy_sine,
-    make_sparse_parity,
-    make_step_function,
-)
-from ..models import (
-    BayesianMLP,
-    GPClassifier,
-    GPRegressor,
-    LinearRegression,
-    LogisticRegression,
-    MLPClassifier,
-)
+import numpy as np
+from sklearn.utils import Bunch
 
-__all__ = ["DATASETS", "ESTIMATORS", "check_suite", "expand_suite", "load_suite", "make_run", "override_suite",
-           "run_id"]
+from ..registry import get_dataset, get_family
 
-#: Dataset generators by the name a suite's ``[dataset] name`` uses.
-DATASETS = {
-    "sparse_parity": make_sparse_parity,
-    "modular_arithmetic": make_modular_arithmetic,
-    "digits": make_digits,
-    "noisy_sine": make_noisy_sine,
-    "decoy_linear": make_decoy_linear,
-    "step_function": make_step_function,
-}
+__all__ = ["check_suite", "expand_suite", "load_suite", "make_run", "override_suite", "run_id"]
 
-#: Estimator classes by the name a suite's ``[model] family`` uses.
-ESTIMATORS = {
-    "gp-classifier": GPClassifier,
-    "gp-regressor": GPRegressor,
-    "linear": LinearRegression,
-    "logistic": LogisticRegression,
-    "mlp": MLPClassifier,
-    "bnn": BayesianMLP,
-}
-
-_SECTIONS = {"name", "description", "seeds", "dataset", "model", "grid", "cases"}
+_SECTIONS = {"name", "description", "experiment", "seeds", "dataset", "model", "grid", "cases", "quick"}
+_QUICK_KEYS = {"seeds", "settings", "grid", "cases"}
+#: Dataset parameters the harness applies itself, after the dataset function.
+_TRANSFORMS = {"n_concealed", "signed_labels"}
 
 
-def load_suite(path) -> dict:
+def load_suite(path, *, quick: bool = False) -> dict:
     """Read and check a suite file.
 
     A suite is a TOML table::
 
         name = "parity-gp"
+        experiment = "E1"          # optional: the paper's experiment (reproduce --experiments)
         seeds = [0, 1, 2]
         [dataset]
-        name = "sparse_parity"     # a key of DATASETS
-        n_bits = 20                # its parameters; n_concealed appends conceal() bits
+        name = "sparse_parity"     # a registered dataset or "package.module:function"
+        n_bits = 20                # its parameters; n_concealed appends conceal() bits,
+                                   # signed_labels = true codes labels -1/+1
         [model]
-        family = "gp-classifier"   # a key of ESTIMATORS
+        family = "gp-classifier"   # a registered family or "package.module:Class"
         max_iter = 200             # constructor parameters
         [grid]
         "model.lr" = [0.01, 0.05]  # any dataset.* or model.* parameter, a list of values
@@ -72,6 +43,10 @@ def load_suite(path) -> dict:
         label = "A"                # optional name of the case, kept in each run's config
         "model.initial_lengthscale" = 0.0025
         "model.initial_outputscale" = 0.018
+        [quick]                    # optional: a reduced version (load_suite(quick=True))
+        seeds = [0]
+        settings = {"model.max_iter" = 50}
+        grid = {"dataset.n_train" = [200]}
 
     A run is one grid cell × one case × one seed. ``description`` is free text.
 
@@ -79,6 +54,9 @@ def load_suite(path) -> dict:
     ----------
     path : path-like
         The ``.toml`` file.
+    quick : bool, default=False
+        Apply the suite's ``[quick]`` overrides (:func:`override_suite`'s ``seeds``,
+        ``settings``, ``grid`` and ``cases``); a suite without one is run as it is.
 
     Returns
     -------
@@ -99,6 +77,9 @@ def load_suite(path) -> dict:
     except tomllib.TOMLDecodeError as err:
         raise ValueError(f"{path} is not valid TOML: {err}") from None
     check_suite(suite, source=str(path))
+    reduced = suite.pop("quick", None)
+    if quick and reduced:
+        suite = override_suite(suite, **reduced)
     return suite
 
 
@@ -113,12 +94,20 @@ def check_suite(suite: dict, source: str = "suite") -> None:
     seeds = suite["seeds"]
     if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
         raise ValueError(f"{source}: seeds must be a non-empty list of non-negative ints; got {seeds!r}.")
-    if suite["dataset"].get("name") not in DATASETS:
-        raise ValueError(f"{source}: [dataset] name must be one of {sorted(DATASETS)}; "
-                         f"got {suite['dataset'].get('name')!r}.")
-    if suite["model"].get("family") not in ESTIMATORS:
-        raise ValueError(f"{source}: [model] family must be one of {sorted(ESTIMATORS)}; "
-                         f"got {suite['model'].get('family')!r}.")
+    for section in ("dataset", "model", "grid", "quick"):
+        if section in suite and not isinstance(suite[section], dict):
+            raise ValueError(f"{source}: [{section}] must be a table; got {suite[section]!r}.")
+    try:
+        make = get_dataset(suite["dataset"].get("name"))
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"{source}: [dataset] name: {err}") from None
+    try:
+        family = get_family(suite["model"].get("family"))
+    except (ValueError, TypeError) as err:
+        raise ValueError(f"{source}: [model] family: {err}") from None
+    quick = suite.get("quick", {})
+    if set(quick) - _QUICK_KEYS:
+        raise ValueError(f"{source}: [quick] takes {sorted(_QUICK_KEYS)}; got {sorted(set(quick) - _QUICK_KEYS)}.")
     suite.setdefault("grid", {})
     suite.setdefault("cases", [])
     for key, values in suite["grid"].items():
@@ -136,13 +125,12 @@ def check_suite(suite: dict, source: str = "suite") -> None:
     case_keys = {k for case in suite["cases"] for k in case if k != "label"}
     grid = {section: {k.partition(".")[2] for k in (*suite["grid"], *case_keys) if k.startswith(section + ".")}
             for section in ("dataset", "model")}
-    accepted = set(inspect.signature(DATASETS[suite["dataset"]["name"]]).parameters) - {"random_state"}
-    unknown = ({k for k in suite["dataset"] if k != "name"} | grid["dataset"]) - accepted - {"n_concealed"}
+    accepted = set(inspect.signature(make).parameters) - {"random_state"}
+    unknown = ({k for k in suite["dataset"] if k != "name"} | grid["dataset"]) - accepted - _TRANSFORMS
     if unknown:
         raise ValueError(f"{source}: unknown parameter(s) {sorted(unknown)} of dataset "
-                         f"{suite['dataset']['name']!r}; it takes {sorted(accepted | {'n_concealed'})}.")
-    estimator = ESTIMATORS[suite["model"]["family"]]()
-    unknown = ({k for k in suite["model"] if k != "family"} | grid["model"]) - set(estimator.get_params())
+                         f"{suite['dataset']['name']!r}; it takes {sorted(accepted | _TRANSFORMS)}.")
+    unknown = ({k for k in suite["model"] if k != "family"} | grid["model"]) - set(family().get_params())
     if unknown:
         raise ValueError(f"{source}: unknown parameter(s) {sorted(unknown)} of model family "
                          f"{suite['model']['family']!r}.")
@@ -237,12 +225,23 @@ def expand_suite(suite: dict) -> list[dict]:
     return runs
 
 
-def make_run(config: dict):
+def make_run(config: dict, *, family=None, dataset=None):
     """Build a run's data and unfitted estimator from its config.
 
     The seed is the dataset's and the concealment's ``random_state`` and the
-    estimator's ``random_state``. A ``n_concealed`` dataset parameter appends that many
-    :func:`~grokbeyond.datasets.conceal` bits.
+    estimator's ``random_state``. Two dataset parameters are applied here, after the
+    dataset function: ``n_concealed`` appends that many
+    :func:`~grokbeyond.datasets.conceal` bits, and ``signed_labels = true`` codes
+    binary labels 0/1 as −1/+1 (for regressors scored by sign accuracy).
+
+    Parameters
+    ----------
+    config : dict
+        A run from :func:`expand_suite`.
+    family, dataset : class, callable or None, default=None
+        The estimator class and the dataset function already looked up (the harness
+        sends them to worker processes, so a family registered in the parent process
+        works there); ``None`` looks the config's names up in the registry.
 
     Returns
     -------
@@ -254,12 +253,21 @@ def make_run(config: dict):
     ValueError, TypeError
         From the dataset function or the estimator, for a bad parameter.
     """
-    params = {k: v for k, v in config["dataset"].items() if k not in ("name", "n_concealed")}
-    data = DATASETS[config["dataset"]["name"]](**params, random_state=config["seed"])
+    make = dataset if dataset is not None else get_dataset(config["dataset"]["name"])
+    params = {k: v for k, v in config["dataset"].items() if k not in ("name", *_TRANSFORMS)}
+    data = make(**params, random_state=config["seed"])
     n_concealed = config["dataset"].get("n_concealed", 0)
     if n_concealed:
+        from ..datasets import conceal
+
         data = conceal(data, n_concealed, random_state=config["seed"])
-    estimator_class = ESTIMATORS[config["model"]["family"]]
+    if config["dataset"].get("signed_labels", False):
+        labels = np.union1d(data.y_train, data.y_test)
+        if not np.isin(labels, (0, 1)).all():
+            raise ValueError(f"signed_labels needs labels 0/1; dataset {config['dataset']['name']!r} has "
+                             f"{labels.tolist()[:10]}.")
+        data = Bunch(**{**data, "y_train": 2.0 * data.y_train - 1.0, "y_test": 2.0 * data.y_test - 1.0})
+    estimator_class = family if family is not None else get_family(config["model"]["family"])
     model_params = {k: v for k, v in config["model"].items() if k != "family"}
     estimator = estimator_class().set_params(**model_params, random_state=config["seed"])
     return data, estimator

@@ -1,32 +1,23 @@
-"""Trajectory estimators: every family on one base, one ``fit`` that records ``history_``."""
+"""Trajectory estimators: every family on one base, one ``fit`` that records ``history_``.
 
-from ._base import (
-    HISTORY_COLUMNS,
-    NumericalError,
-    TrajectoryClassifier,
-    TrajectoryEstimator,
-    TrajectoryRegressor,
-    evaluation_steps,
+Each family's module loads when its class is first used, so ``LogisticRegression``
+never imports gpytorch or pyro. The contract a family implements is written once, in
+:class:`TrajectoryEstimator`'s docstring; the families are listed by
+:func:`grokbeyond.registry.all_families`.
+"""
+
+import lazy_loader as _lazy
+
+__getattr__, __dir__, __all__ = _lazy.attach(
+    __name__,
+    submod_attrs={
+        "_base": ["HISTORY_COLUMNS", "NumericalError", "TrajectoryClassifier", "TrajectoryEstimator",
+                  "TrajectoryRegressor", "evaluation_steps"],
+        "bayesian_mlp": ["BayesianMLP"],
+        "gp_classifier": ["GPClassifier"],
+        "gp_regressor": ["GPRegressor", "mll_landscape"],
+        "linear": ["LinearRegression"],
+        "logistic": ["LogisticRegression"],
+        "mlp": ["MLPClassifier"],
+    },
 )
-from .bayesian_mlp import BayesianMLP
-from .gp_classifier import GPClassifier
-from .gp_regressor import GPRegressor, mll_landscape
-from .linear import LinearRegression
-from .logistic import LogisticRegression
-from .mlp import MLPClassifier
-
-__all__ = [
-    "HISTORY_COLUMNS",
-    "BayesianMLP",
-    "GPClassifier",
-    "GPRegressor",
-    "LinearRegression",
-    "LogisticRegression",
-    "MLPClassifier",
-    "NumericalError",
-    "TrajectoryClassifier",
-    "TrajectoryEstimator",
-    "TrajectoryRegressor",
-    "evaluation_steps",
-    "mll_landscape",
-]

@@ -1,0 +1,290 @@
+"""One registry of model families and datasets.
+
+The harness, :func:`grokbeyond.compare`, the command line and the tests all read it.
+A *family* is an estimator class on :class:`~grokbeyond.models.TrajectoryEstimator`;
+a *dataset* is a function ``make(**params, random_state=seed)`` returning a
+:class:`sklearn.utils.Bunch` with ``X_train, y_train, X_test, y_test``.
+
+A name is looked up, in this order:
+
+1. a name registered in this process (the built-in ones, or :func:`register_family` /
+   :func:`register_dataset`);
+2. a reference ``"package.module:attribute"`` (e.g. ``"mypkg.models:MyGP"`` in a suite
+   file), imported where it is used, so it works in any worker process;
+3. an entry point of the group ``grokbeyond.families`` / ``grokbeyond.datasets`` of an
+   installed package (``[project.entry-points."grokbeyond.families"] my-gp =
+   "mypkg.models:MyGP"``).
+
+Built-in entries are stored as references too, so looking one up imports only its own
+module (``"logistic"`` never imports gpytorch or pyro). Registered objects travel to
+worker processes with each run (the harness sends the class or function itself), so a
+family defined in a notebook works with ``n_jobs=2`` and on Dask.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from importlib.metadata import entry_points
+
+__all__ = [
+    "all_datasets",
+    "all_families",
+    "dataset_names",
+    "family_names",
+    "get_dataset",
+    "get_family",
+    "register_dataset",
+    "register_family",
+    "resolve_reference",
+]
+
+_FAMILY_GROUP, _DATASET_GROUP = "grokbeyond.families", "grokbeyond.datasets"
+
+_FAMILIES: dict[str, object] = {
+    "gp-classifier": "grokbeyond.models.gp_classifier:GPClassifier",
+    "gp-regressor": "grokbeyond.models.gp_regressor:GPRegressor",
+    "linear": "grokbeyond.models.linear:LinearRegression",
+    "logistic": "grokbeyond.models.logistic:LogisticRegression",
+    "mlp": "grokbeyond.models.mlp:MLPClassifier",
+    "bnn": "grokbeyond.models.bayesian_mlp:BayesianMLP",
+}
+
+_DATASETS: dict[str, object] = {
+    "sparse_parity": "grokbeyond.datasets.algorithmic:make_sparse_parity",
+    "modular_arithmetic": "grokbeyond.datasets.algorithmic:make_modular_arithmetic",
+    "digits": "grokbeyond.datasets.real:make_digits",
+    "noisy_sine": "grokbeyond.datasets.regression:make_noisy_sine",
+    "decoy_linear": "grokbeyond.datasets.regression:make_decoy_linear",
+    "step_function": "grokbeyond.datasets.regression:make_step_function",
+    "competing_features": "grokbeyond.datasets.competing:make_competing_features",
+    "arrays": "grokbeyond.datasets.arrays:load_arrays",
+}
+
+
+def resolve_reference(reference: str):
+    """Import ``"package.module:attribute"`` and return the attribute.
+
+    Parameters
+    ----------
+    reference : str
+        A module path and an attribute (dotted for nested ones), joined by ``:``.
+
+    Returns
+    -------
+    object
+
+    Raises
+    ------
+    ValueError
+        If ``reference`` has no ``:``, or the module or attribute cannot be imported;
+        the message names the reference.
+    """
+    module, sep, attribute = reference.partition(":")
+    if not sep or not module or not attribute:
+        raise ValueError(f"{reference!r} is not a reference 'package.module:attribute'.")
+    try:
+        target = importlib.import_module(module)
+    except ImportError as err:
+        raise ValueError(f"cannot import {module!r} for {reference!r}: {err}") from None
+    for part in attribute.split("."):
+        if not hasattr(target, part):
+            raise ValueError(f"{module!r} has no attribute {attribute!r} (from {reference!r}).")
+        target = getattr(target, part)
+    return target
+
+
+def _lookup(name, table: dict, group: str, what: str):
+    if not isinstance(name, str):
+        raise TypeError(f"a {what} is named by a string; got {type(name).__name__}.")
+    entry = table.get(name)
+    if entry is None and ":" in name:
+        entry = name
+    if entry is None:
+        found = entry_points(group=group, name=name)
+        if found:
+            return next(iter(found)).load()
+        raise ValueError(f"unknown {what} {name!r}; registered: {sorted(table)}, or give a reference "
+                         "'package.module:attribute', or install a package with a "
+                         f"{group!r} entry point of that name.")
+    return resolve_reference(entry) if isinstance(entry, str) else entry
+
+
+def _check_family(estimator, name):
+    from .models import TrajectoryEstimator
+
+    if not (inspect.isclass(estimator) and issubclass(estimator, TrajectoryEstimator)):
+        raise TypeError(f"family {name!r} must be a subclass of grokbeyond.models.TrajectoryEstimator; "
+                        f"got {estimator!r}.")
+    return estimator
+
+
+def _check_dataset(function, name):
+    if not callable(function) or "random_state" not in inspect.signature(function).parameters:
+        raise TypeError(f"dataset {name!r} must be a function taking random_state (and its parameters) and "
+                        f"returning a Bunch with X_train, y_train, X_test, y_test; got {function!r}.")
+    return function
+
+
+def get_family(name: str):
+    """The estimator class of a family.
+
+    Parameters
+    ----------
+    name : str
+        A registered name (``"gp-classifier"``, ``"gp-regressor"``, ``"linear"``,
+        ``"logistic"``, ``"mlp"``, ``"bnn"``, or one added by :func:`register_family`),
+        a reference ``"package.module:Class"`` or an entry point name.
+
+    Returns
+    -------
+    type
+        A subclass of :class:`~grokbeyond.models.TrajectoryEstimator`.
+
+    Raises
+    ------
+    ValueError
+        If the name is unknown or its reference cannot be imported.
+    TypeError
+        If it does not name a ``TrajectoryEstimator`` subclass.
+
+    Examples
+    --------
+    >>> from grokbeyond.registry import get_family
+    >>> get_family("logistic").__name__
+    'LogisticRegression'
+    """
+    return _check_family(_lookup(name, _FAMILIES, _FAMILY_GROUP, "family"), name)
+
+
+def get_dataset(name: str):
+    """The function that makes a dataset.
+
+    Parameters
+    ----------
+    name : str
+        A registered name (``"sparse_parity"``, ``"modular_arithmetic"``,
+        ``"digits"``, ``"noisy_sine"``, ``"decoy_linear"``, ``"step_function"``,
+        ``"competing_features"``, ``"arrays"``, or one added by
+        :func:`register_dataset`), a reference ``"package.module:function"`` or an
+        entry point name.
+
+    Returns
+    -------
+    callable
+        ``make(**params, random_state=seed) -> Bunch``.
+
+    Raises
+    ------
+    ValueError
+        If the name is unknown or its reference cannot be imported.
+    TypeError
+        If it does not name a function taking ``random_state``.
+
+    Examples
+    --------
+    >>> from grokbeyond.registry import get_dataset
+    >>> get_dataset("sparse_parity").__name__
+    'make_sparse_parity'
+    """
+    return _check_dataset(_lookup(name, _DATASETS, _DATASET_GROUP, "dataset"), name)
+
+
+def _check_new_name(name, table, what):
+    if not isinstance(name, str) or not name or ":" in name:
+        raise ValueError(f"a {what} name must be a non-empty string without ':'; got {name!r}.")
+
+
+def register_family(name: str, estimator, *, replace: bool = False) -> None:
+    """Make an estimator class available under ``name`` to suites, ``compare`` and the CLI.
+
+    Parameters
+    ----------
+    name : str
+        The name suites use (``[model] family = name``).
+    estimator : type or str
+        A :class:`~grokbeyond.models.TrajectoryEstimator` subclass, or a reference
+        ``"package.module:Class"`` (imported when first used).
+    replace : bool, default=False
+        Allow replacing an existing name.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is taken (and ``replace`` is False) or not a valid name.
+    TypeError
+        If ``estimator`` is not a ``TrajectoryEstimator`` subclass.
+
+    Examples
+    --------
+    A family defined in a notebook, used by a suite run in worker processes::
+
+        from grokbeyond.models import LogisticRegression
+        from grokbeyond.registry import register_family
+
+        class SlowLogistic(LogisticRegression):
+            pass
+
+        register_family("slow-logistic", SlowLogistic)   # [model] family = "slow-logistic"
+    """
+    _check_new_name(name, _FAMILIES, "family")
+    if name in _FAMILIES and not replace:
+        raise ValueError(f"family {name!r} is registered already; pass replace=True to replace it.")
+    if not isinstance(estimator, str):
+        _check_family(estimator, name)
+    _FAMILIES[name] = estimator
+
+
+def register_dataset(name: str, function, *, replace: bool = False) -> None:
+    """Make a dataset function available under ``name`` to suites, ``compare`` and the CLI.
+
+    Parameters
+    ----------
+    name : str
+        The name suites use (``[dataset] name = name``).
+    function : callable or str
+        ``make(**params, random_state=seed)`` returning a Bunch with ``X_train,
+        y_train, X_test, y_test``, or a reference ``"package.module:function"``.
+    replace : bool, default=False
+        Allow replacing an existing name.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is taken (and ``replace`` is False) or not a valid name.
+    TypeError
+        If ``function`` does not take ``random_state``.
+    """
+    _check_new_name(name, _DATASETS, "dataset")
+    if name in _DATASETS and not replace:
+        raise ValueError(f"dataset {name!r} is registered already; pass replace=True to replace it.")
+    if not isinstance(function, str):
+        _check_dataset(function, name)
+    _DATASETS[name] = function
+
+
+def family_names() -> list[str]:
+    """Names registered in this process (built-in first, then in registration order)."""
+    return list(_FAMILIES)
+
+
+def dataset_names() -> list[str]:
+    """Names registered in this process (built-in first, then in registration order)."""
+    return list(_DATASETS)
+
+
+def all_families() -> list[tuple[str, type]]:
+    """Every registered family as ``(name, class)``, like scikit-learn's ``all_estimators``.
+
+    Examples
+    --------
+    >>> from grokbeyond.registry import all_families
+    >>> [name for name, _ in all_families()][:3]
+    ['gp-classifier', 'gp-regressor', 'linear']
+    """
+    return [(name, get_family(name)) for name in _FAMILIES]
+
+
+def all_datasets() -> list[tuple[str, object]]:
+    """Every registered dataset as ``(name, function)``."""
+    return [(name, get_dataset(name)) for name in _DATASETS]
