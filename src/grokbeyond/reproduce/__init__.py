@@ -1,25 +1,24 @@
-"""Reproductions of published grokking experiments, each writing a report."""
+"""Reproductions of published grokking results: each paper is a folder ``reproduce/<name>/``.
 
-from .bnn_init_scale import BNNInitScaleConfig, run_bnn_init_scale, write_bnn_init_scale_report
-from .gp_parity import GPParityConfig, run_gp_parity, write_gp_parity_report
-from .gp_regression import GPRegressionConfig, run_gp_regression, write_gp_regression_report
-from .linear_decoy import LinearDecoyConfig, run_linear_decoy, write_linear_decoy_report
-from .mlp_concealment import MLPConcealmentConfig, run_mlp_concealment, write_mlp_concealment_report
+A paper folder holds its suite files, its claims and its page (see
+:mod:`grokbeyond.reproduce._papers`); :func:`available_papers` lists them, and
+:func:`run_paper` runs one through the harness into a resumable store and writes its
+claims table and figures. Adding a paper is adding a folder.
+"""
+
+from ._claims import Claim, claims_table, format_ci, spearman_ci, suite_results
+from ._papers import PageContext, Paper, available_papers, get_paper, run_paper, write_paper_report
 
 __all__ = [
-    "BNNInitScaleConfig",
-    "GPParityConfig",
-    "GPRegressionConfig",
-    "LinearDecoyConfig",
-    "MLPConcealmentConfig",
-    "run_bnn_init_scale",
-    "run_gp_parity",
-    "run_gp_regression",
-    "run_linear_decoy",
-    "run_mlp_concealment",
-    "write_bnn_init_scale_report",
-    "write_gp_parity_report",
-    "write_gp_regression_report",
-    "write_linear_decoy_report",
-    "write_mlp_concealment_report",
+    "Claim",
+    "PageContext",
+    "Paper",
+    "available_papers",
+    "claims_table",
+    "format_ci",
+    "get_paper",
+    "run_paper",
+    "spearman_ci",
+    "suite_results",
+    "write_paper_report",
 ]

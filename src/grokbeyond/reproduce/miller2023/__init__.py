@@ -1,16 +1,22 @@
-"""Miller, O'Neill & Bui (2023), *Grokking Beyond Neural Networks*: its experiments as suites, a claims table."""
+"""Miller, O'Neill & Bui (2023), *Grokking Beyond Neural Networks*
 
-from .claims import CLAIMS, DETECTION, claims_table, suite_results
-from .report import write_miller2023_report
-from .runs import SUITE_NAMES, miller2023_suites, run_miller2023
+arXiv 2310.17247, TMLR 2024. Its experiments E1–E8 and E11 as suites (``suites/``), with
+the settings and seeds of the paper's code (``shared/reference/README.md``), E1 also on
+the CG/Lanczos solver the code ran, and E8 also on leak-free splits; the claims
+(``claims.py``) and the page (``page.py``).
+"""
 
-__all__ = [
-    "CLAIMS",
-    "DETECTION",
-    "SUITE_NAMES",
-    "claims_table",
-    "miller2023_suites",
-    "run_miller2023",
-    "suite_results",
-    "write_miller2023_report",
-]
+#: Run order: the longest runs first, so that every worker stays busy to the end.
+SUITES = (
+    "miller2023-e7-linear-decoy-no-prior",
+    "miller2023-e11-bnn-init-scale",
+    "miller2023-e8-mlp-concealment",
+    "miller2023-e8-mlp-concealment-leak-free",
+    "miller2023-e1-cg-lanczos",
+    "miller2023-e1-gp-parity",
+    "miller2023-e1b-gp-parity-no-kl",
+    "miller2023-e2-gp-step",
+    "miller2023-e3-gp-regression",
+    "miller2023-e5-linear-decoy-init",
+    "miller2023-e4-linear-decoy",
+)

@@ -1,0 +1,149 @@
+"""The page of a comparison: several families on one dataset, from its store (never trains)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .._version import __version__
+from ..grokking import detect_grokking, summarise_grokking
+from .figures import plot_comparison
+
+__all__ = ["Comparison", "write_comparison_report"]
+
+
+@dataclass
+class Comparison:
+    """What :func:`~grokbeyond.compare` returns.
+
+    Attributes
+    ----------
+    histories : pandas.DataFrame
+        Every run's tidy history with ``run_id``, ``family`` and ``seed`` columns;
+        regressors' ``accuracy`` is their ``sign_accuracy`` on ±1-coded labels.
+    runs : pandas.DataFrame
+        One row per run, as :func:`~grokbeyond.harness.load_results` gives them.
+    table : pandas.DataFrame
+        One row per family: phases, fraction grokking, median memorisation and
+        generalisation steps, median gap with its bootstrap CI, censored seeds, final
+        test accuracy, median seconds per run.
+    results_dir, report_dir : pathlib.Path
+        The store and the page's folder.
+    """
+
+    histories: pd.DataFrame
+    runs: pd.DataFrame
+    table: pd.DataFrame
+    results_dir: Path
+    report_dir: Path
+
+
+def _set(row, section) -> dict:
+    """A run's parameters in one section of its config (``"dataset"`` or ``"model"``), as set."""
+    return {k: v for k, v in json.loads(row["config"])[section].items() if k not in ("name", "family")}
+
+
+def _table(histories, runs, detect) -> pd.DataFrame:
+    rows = []
+    for family, family_runs in runs.groupby("family", sort=False):
+        history = histories[histories["run_id"].isin(family_runs["run_id"])]
+        finished = family_runs[family_runs["status"] == "finished"]
+        results = [detect_grokking(run, **detect) for _, run in
+                   history[history["run_id"].isin(finished["run_id"])].groupby("run_id", sort=True)]
+        summary = summarise_grokking(results) if results else None
+        last = history[history["step"] == history.groupby("run_id")["step"].transform("max")]
+        final_test = last[last["split"] == "test"][detect["metric"]]
+        rows.append({
+            "family": family, "runs": len(family_runs), "failed": len(family_runs) - len(finished),
+            "phases": "" if summary is None else ", ".join(f"{n} {p}" for p, n in summary.phase_counts.items()),
+            "grokking": None if summary is None else summary.fraction_grokking,
+            "median train ≥ threshold (step)": None if summary is None else summary.median_t_memorise,
+            "median test ≥ threshold (step)": None if summary is None else summary.median_t_generalise,
+            "median gap (steps)": None if summary is None else summary.median_gap,
+            "gap CI": "" if summary is None else f"[{summary.gap_ci_low:g}, {summary.gap_ci_high:g}]",
+            "censored seeds": None if summary is None else int(round(summary.fraction_censored * summary.n_runs)),
+            "final test accuracy": float(final_test.mean()) if len(final_test) else None,
+            "s per run": float(family_runs["wall_time_s"].median()),
+        })
+    return pd.DataFrame(rows)
+
+
+def write_comparison_report(results_dir, *, report_dir=None, suites=None, metric="accuracy", threshold=0.95,
+                            min_delay=10):
+    """Write a comparison's table, figure and page from its store (trains nothing).
+
+    Parameters
+    ----------
+    results_dir : path-like
+        The store written by :func:`~grokbeyond.compare`.
+    report_dir : path-like or None, default=None
+        Where ``README.md``, ``table.csv`` and ``comparison.png`` go; ``None`` is
+        ``<results_dir>/report``.
+    suites : sequence of str or None, default=None
+        The comparison's suites (one per family); ``None`` takes every suite in the store.
+    metric : str, default="accuracy"
+        The metric compared; a regressor's ``sign_accuracy`` stands in for ``accuracy``.
+    threshold, min_delay
+        Grokking detection (:func:`~grokbeyond.grokking.detect_grokking`).
+
+    Returns
+    -------
+    Comparison
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``results_dir`` is not a store.
+    ValueError
+        If it holds no run of the suites.
+    """
+    from ..harness import load_results
+
+    results_dir = Path(results_dir)
+    histories, runs = load_results(results_dir)
+    if suites is not None:
+        runs = runs[runs["suite"].isin(list(suites))]
+    if runs.empty:
+        raise ValueError(f"{results_dir} holds no run of the comparison.")
+    report_dir = Path(report_dir) if report_dir is not None else results_dir / "report"
+    report_dir.mkdir(parents=True, exist_ok=True)
+    histories = histories[histories["run_id"].isin(runs["run_id"])].merge(
+        runs[["run_id", "family", "seed"]], on="run_id")
+    if metric == "accuracy" and "sign_accuracy" in histories:  # regressors on ±1 labels
+        histories = histories.assign(accuracy=histories.get("accuracy", pd.Series(index=histories.index))
+                                     .fillna(histories["sign_accuracy"]))
+    detect = dict(metric=metric, threshold=threshold, min_delay=min_delay)
+    table = _table(histories, runs, detect)
+    table.to_csv(report_dir / "table.csv", index=False)
+    first = runs.iloc[0]
+    params = {k: v for k, v in _set(first, "dataset").items() if k != "signed_labels"}
+    data_call = f"{first['dataset']}({', '.join(f'{k}={v!r}' for k, v in params.items())}, random_state=seed)"
+    fig = plot_comparison(histories, "family", metric=metric,
+                          title=f"{data_call}: mean and 95% CI over {runs['seed'].nunique()} seeds")
+    fig.savefig(report_dir / "comparison.png", dpi=100)
+    model = {family: _set(group.iloc[0], "model") for family, group in runs.groupby("family", sort=False)}
+    families = "\n".join(f"  - `{family}`: {', '.join(f'{k}={v!r}' for k, v in params.items())}"
+                         for family, params in model.items())
+    shown = table.assign(grokking=table["grokking"].map(lambda g: "" if g is None or pd.isna(g) else f"{g:.0%}"))
+    lines = [
+        f"# Families compared on `{first['dataset']}`",
+        "",
+        f"Written by `grokbeyond.compare` (grokbeyond {__version__}) from the store `{results_dir}` "
+        f"({len(runs)} runs of {runs['suite'].nunique()} suites, one per family).",
+        "",
+        f"- Data: `{data_call}` (each seed draws the data and seeds the model; every family sees the same draw).",
+        f"- Grokking: train and test {metric} ≥ {threshold}, gap ≥ {min_delay} steps to count as grokking; a run "
+        "whose test metric never gets there is censored (never given the budget). Regressors are fitted to "
+        "±1-coded labels; their accuracy is the sign accuracy.",
+        f"- Families (parameters set; the rest are the estimators' defaults):\n{families}",
+        "",
+        "![comparison](comparison.png)",
+        "",
+        shown.to_markdown(index=False, floatfmt=".4g"),
+        "",
+    ]
+    (report_dir / "README.md").write_text("\n".join(lines))
+    return Comparison(histories, runs, table, results_dir, report_dir)

@@ -1,0 +1,149 @@
+"""Claims: each a record with one measuring function, checked against a paper's store.
+
+Nothing here trains; everything is read from recorded rows.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ..grokking import grokking_table
+
+__all__ = ["Claim", "claims_table", "format_ci", "spearman_ci", "suite_results"]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim of a paper and how a store's runs check it.
+
+    Attributes
+    ----------
+    experiment : str
+        The paper's experiment (``"E1"``, ``"fig. 3"`` …).
+    suite : str
+        The suite whose runs check it.
+    claim, expected, criterion : str
+        What the paper says; the value expected (from the paper or its code's runs);
+        what "holds" means here.
+    measure : callable
+        ``measure(history, results) -> (measured, holds)`` on :func:`suite_results`'
+        output; ``measured`` is a string with intervals, ``holds`` a bool (or a string
+        such as ``"not run"``).
+    """
+
+    experiment: str
+    suite: str
+    claim: str
+    expected: str
+    criterion: str
+    measure: Callable
+
+
+def suite_results(histories: pd.DataFrame, runs: pd.DataFrame, suite: str, detection: dict):
+    """One suite's finished runs, their histories and their grokking results.
+
+    Parameters
+    ----------
+    histories, runs : pandas.DataFrame
+        From :func:`~grokbeyond.harness.load_results`.
+    suite : str
+        The suite's name.
+    detection : dict
+        :func:`~grokbeyond.grokking.detect_grokking` keywords, plus ``unit="epoch"``
+        for minibatch runs whose ``step`` is counted in epochs (``step //
+        model.eval_every``, the unit of the papers' gaps).
+
+    Returns
+    -------
+    histories : pandas.DataFrame
+        With ``run_id``, ``seed``, ``case``, ``family``, ``dataset`` and the run's
+        parameters as columns.
+    results : pandas.DataFrame
+        One row per run: its parameters and ``detect_grokking``'s fields. Empty frames
+        when the store holds no finished run of ``suite``.
+    """
+    detection = dict(detection)
+    unit = detection.pop("unit", "step")
+    finished = runs[(runs["suite"] == suite) & (runs["status"] == "finished")].dropna(axis=1, how="all")
+    if finished.empty:
+        return pd.DataFrame(), pd.DataFrame()
+    params = [c for c in finished.columns
+              if c.startswith(("dataset.", "model.")) or c in ("seed", "case", "family", "dataset")]
+    history = histories[histories["run_id"].isin(finished["run_id"])].dropna(axis=1, how="all")
+    if unit == "epoch":
+        every = finished.set_index("run_id")["model.eval_every"]
+        history = history.assign(step=history["step"] // history["run_id"].map(every).astype(int))
+    history = history.merge(finished[["run_id", *params]], on="run_id")
+    results = grokking_table(history, by="run_id", **detection)
+    return history, finished[["run_id", *params]].merge(results, on="run_id")
+
+
+def format_ci(low, high, fmt="{:.3g}") -> str:
+    """``[low, high]`` formatted, or ``"n/a"`` when either end is missing."""
+    if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in (low, high)):
+        return "n/a"
+    return f"[{fmt.format(low)}, {fmt.format(high)}]"
+
+
+def spearman_ci(x, y, confidence_level=0.95):
+    """Spearman's ρ of paired samples with a paired percentile-bootstrap interval.
+
+    scipy's bootstrap, 1999 resamples from a seeded generator; a resample that repeats
+    one x (or one y) has no rank correlation and is left out, not counted as 0.
+
+    Returns
+    -------
+    rho, low, high : float
+        NaN when fewer than three pairs or no spread.
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    keep = ~(np.isnan(x) | np.isnan(y))
+    x, y = x[keep], y[keep]
+    if x.size < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return math.nan, math.nan, math.nan
+    rho = float(stats.spearmanr(x, y).statistic)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
+        warnings.simplefilter("ignore", stats.ConstantInputWarning)
+        resampled = stats.bootstrap((x, y), lambda a, b: stats.spearmanr(a, b).statistic, paired=True,
+                                    vectorized=False, n_resamples=1999, method="percentile",
+                                    random_state=np.random.default_rng(0)).bootstrap_distribution
+    tail = 50 * (1 - confidence_level)
+    low, high = np.nanpercentile(resampled, [tail, 100 - tail])
+    return rho, float(low), float(high)
+
+
+def claims_table(claims, by_suite: dict, *, extra_rows=()) -> pd.DataFrame:
+    """Check every claim against its suite's runs.
+
+    Parameters
+    ----------
+    claims : sequence of Claim
+    by_suite : dict
+        ``{suite: suite_results(...)}`` for every suite a claim names (a missing suite
+        counts as not run).
+    extra_rows : sequence of dict, default=()
+        Rows appended as they are (e.g. experiments not reproduced, with the reason).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per claim: ``experiment``, ``claim``, ``expected``, ``measured``,
+        ``criterion`` and ``holds`` (``"yes"``, ``"no"``, or ``"not run"`` when the
+        store lacks the suite's runs).
+    """
+    rows = []
+    for claim in claims:
+        history, results = by_suite.get(claim.suite, (pd.DataFrame(), pd.DataFrame()))
+        measured, holds = ("—", "not run") if results.empty else claim.measure(history, results)
+        rows.append({"experiment": claim.experiment, "claim": claim.claim, "expected": claim.expected,
+                     "measured": measured, "criterion": claim.criterion,
+                     "holds": holds if isinstance(holds, str) else ("yes" if holds else "no")})
+    return pd.DataFrame([*rows, *extra_rows])
