@@ -205,7 +205,7 @@ def test_report_of_a_store_draws_every_figure_type(tmp_path):
 
     store = tmp_path / "store"
     run_suite(load_suite(write_suite(tmp_path, max_iter=40)), store, progress=False)
-    result = CliRunner().invoke(app, ["report", str(store), "--out", str(tmp_path / "page")])
+    result = CliRunner().invoke(app, ["report", "--results-dir", str(store), "--report-dir", str(tmp_path / "page")])
     assert result.exit_code == 0, result.output
     page = (tmp_path / "page" / "README.md").read_text()
     for section, figure in (("## Trajectories", "trajectories.png"), ("## Gap against `dataset.n_concealed`",
@@ -214,11 +214,31 @@ def test_report_of_a_store_draws_every_figure_type(tmp_path):
                             ("## Error–complexity", "error_complexity.png")):
         assert section in page and (tmp_path / "page" / figure).stat().st_size > 5_000
     assert "lr=0.1, n_concealed=3" in page or "n_concealed=3, lr=0.1" in page
-    swapped = CliRunner().invoke(app, ["report", str(store), "--out", str(tmp_path / "swapped"), "--phase-axes",
+    swapped = CliRunner().invoke(app, ["report", "--results-dir", str(store), "--report-dir", str(tmp_path / "swapped"), "--phase-axes",
                                        "dataset.n_concealed,model.lr", "--gap-against", "model.lr"])
     assert swapped.exit_code == 0, swapped.output
     assert "## Gap against `model.lr`" in (tmp_path / "swapped" / "README.md").read_text()
-    wrong = CliRunner().invoke(app, ["report", str(store), "--out", str(tmp_path / "y"), "--phase-axes", "model.k,x"])
+    wrong = CliRunner().invoke(app, ["report", "--results-dir", str(store), "--report-dir", str(tmp_path / "y"),
+                                     "--phase-axes", "model.k,x"])
     assert wrong.exit_code != 0 and "not swept" in wrong.output
-    empty = CliRunner().invoke(app, ["report", str(tmp_path / "none"), "--out", str(tmp_path / "x")])
-    assert empty.exit_code != 0 and "no results store" in empty.output
+    empty = CliRunner().invoke(app, ["report", "--results-dir", str(tmp_path / "none")])
+    assert empty.exit_code == 2 and "no results store" in empty.output
+
+
+def test_a_report_never_pools_two_families(tmp_path):
+    """Two families on the same grid: every cell, line and fit is one family's."""
+    from grokbeyond.report import write_store_report
+
+    logistic = load_suite(write_suite(tmp_path, max_iter=10))
+    mlp = {**logistic, "name": "tiny-mlp", "model": {**logistic["model"], "family": "mlp", "hidden_size": 4}}
+    store = tmp_path / "store"
+    run_suites([logistic, mlp], store, progress=False)
+    results = write_store_report(store, tmp_path / "page")
+    assert results.groupby("cell")["run_id"].size().eq(2).all()  # two seeds per cell, never four
+    by_cell = results.groupby("cell")["run_id"].apply(set)
+    _, runs = load_results(store)
+    family = runs.set_index("run_id")["family"]
+    assert all(len({family[r] for r in ids}) == 1 for ids in by_cell)
+    assert {c.split(",")[0] for c in results["cell"]} == {"family=logistic", "family=mlp"}
+    page = (tmp_path / "page" / "README.md").read_text()
+    assert "separately for each family" in page and page.count("- family=") >= 4  # one gap fit per family and lr

@@ -211,8 +211,10 @@ def _wide(long: pd.DataFrame) -> pd.DataFrame:
     index = long["index"]
     name = long["quantity"].where(index.isna(), long["quantity"] + "_" + index.astype("Int64").astype(str))
     order = list(dict.fromkeys(name))  # first appearance: the order the estimator recorded
-    wide = (long.assign(name=name).set_index(["run_id", "step", "split", "name"])["value"]
-            .unstack("name").reset_index())
+    row = long.groupby(["run_id", "step", "split"], sort=False).ngroup().to_numpy()  # rows in recorded order
+    wide = long.assign(row=row, name=name).set_index(["row", "name"])["value"].unstack("name")
+    keys = long.assign(row=row).drop_duplicates("row").set_index("row")[["run_id", "step", "split"]]
+    wide = keys.join(wide).reset_index(drop=True)
     front = [c for c in _FRONT if c in order]
     wide = wide[["run_id", "step", "split", *front, *[c for c in order if c not in front]]]
     wide.columns.name = None

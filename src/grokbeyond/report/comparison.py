@@ -104,8 +104,9 @@ def write_comparison_report(results_dir, *, report_dir=None, suites=None, metric
 
     results_dir = Path(results_dir)
     histories, runs = load_results(results_dir)
-    if suites is not None:
-        runs = runs[runs["suite"].isin(list(suites))]
+    if suites is not None:  # the families in the order of their suites
+        order = {name: i for i, name in enumerate(suites)}
+        runs = runs[runs["suite"].isin(order)].sort_values("suite", key=lambda s: s.map(order), kind="stable")
     if runs.empty:
         raise ValueError(f"{results_dir} holds no run of the comparison.")
     report_dir = Path(report_dir) if report_dir is not None else results_dir / "report"

@@ -25,10 +25,20 @@ def _fmt(value) -> str:
 
 
 def _varying(runs: pd.DataFrame) -> list[str]:
-    """The dataset.* / model.* columns that take more than one value across runs."""
-    columns = [c for c in runs.columns if c.startswith(("dataset.", "model.")) and c not in ("dataset.name",
-                                                                                               "model.family")]
+    """Every run attribute but the seed that takes more than one value across runs: the family,
+    the dataset, the suite, the case and each dataset.* / model.* parameter (a parameter one
+    family has and another lacks counts as differing), so that no cell pools runs that differ."""
+    columns = [c for c in ("family", "dataset", "suite", "case") if c in runs]
+    columns += [c for c in runs.columns if c.startswith(("dataset.", "model.")) and c not in ("dataset.name",
+                                                                                                "model.family")]
     return [c for c in columns if runs[c].astype(str).nunique() > 1]
+
+
+def _cell_name(row, swept) -> str:
+    """A grid cell named by its swept values, e.g. "family=mlp, lr=0.01" (values a run lacks left out)."""
+    parts = [f"{c.split('.', 1)[-1]}={_fmt(row[c])}" for c in swept
+             if isinstance(row[c], (list, str)) or pd.notna(row[c])]
+    return ", ".join(parts)
 
 
 def plot_phase_diagram(results: pd.DataFrame, x: str, y: str, *, title=None):
@@ -106,6 +116,39 @@ def plot_error_complexity(histories: pd.DataFrame, results: pd.DataFrame, *, lab
     return fig
 
 
+def _gap_section(results, swept, gap_against, out_dir) -> list[str]:
+    """The gap against one swept parameter, one series and one exponential fit per combination
+    of the other swept parameters (so that, say, two families are never fitted together)."""
+    others = [c for c in swept if c != gap_against]
+    groups = (results.assign(series=results.apply(lambda r: _cell_name(r, others), axis=1) if others else "all runs")
+              .groupby("series", sort=True))
+    fig = Figure(figsize=(6.5, 4.2), layout="constrained")
+    ax = fig.subplots()
+    text, drawn = [], 0
+    for (series, group), colour in zip(groups, sns.color_palette("colorblind", groups.ngroups)):
+        gaps = group.dropna(subset=["gap"]).astype({"gap": float})
+        drawn += len(gaps)
+        ax.scatter(gaps[gap_against], gaps["gap"].clip(lower=1), alpha=0.6, color=colour, label=series)
+        try:
+            fit = fit_exponential_gap(group[gap_against], group["gap"])
+        except ValueError as err:
+            text.append(f"- {series}: not fitted: {err}")
+            continue
+        x = np.linspace(group[gap_against].min(), group[gap_against].max(), 50)
+        ax.plot(x, fit.scale * np.exp(fit.rate * x), "--", color=colour,
+                label=f"{fit.scale:.3g}·e^({fit.rate:.3g}·x), r = {fit.pearson_r:.2f}")
+        text.append(f"- {series}: gap ≈ {fit.scale:.3g}·e^({fit.rate:.3g}·x), rate 95% CI [{fit.rate_ci[0]:.3g}, "
+                    f"{fit.rate_ci[1]:.3g}], Pearson r = {fit.pearson_r:.3f} over {fit.n_points} runs "
+                    f"({fit.n_censored} censored, left out).")
+    ax.set(yscale="log" if drawn else "linear", xlabel=gap_against, ylabel="grokking gap (steps; ≤ 0 drawn at 1)")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
+    fig.savefig(out_dir / "gap.png", dpi=100)
+    return [f"## Gap against `{gap_against}`", "", "![gap](gap.png)", "",
+            f"ln gap fitted on x = `{gap_against}`" + (f", separately for each {', '.join(others)}" if others else "")
+            + ":", "", *text, ""]
+
+
 def write_store_report(results_dir, out_dir, *, metric="accuracy", threshold=0.95, min_delay=10, phase_axes=None,
                        gap_against=None):
     """Write the figures and a markdown page for a results store.
@@ -162,6 +205,10 @@ def write_store_report(results_dir, out_dir, *, metric="accuracy", threshold=0.9
     out_dir.mkdir(parents=True, exist_ok=True)
     histories = histories[histories["run_id"].isin(finished["run_id"])]
     swept = _varying(finished)
+    if "suite" in swept and len(swept) > 1:  # a suite per family (a comparison): the suite adds nothing
+        rest = [c for c in swept if c != "suite"]
+        if (finished.astype({c: str for c in rest}).groupby(rest)["suite"].nunique() == 1).all():
+            swept = rest
     for name in [*(phase_axes or ()), *([gap_against] if gap_against else [])]:
         if name not in swept:
             raise ValueError(f"{name!r} is not swept in {results_dir}; swept: {swept}.")
@@ -170,8 +217,7 @@ def write_store_report(results_dir, out_dir, *, metric="accuracy", threshold=0.9
     if gap_against is None and "dataset.n_concealed" in swept:
         gap_against = "dataset.n_concealed"
     if swept:  # a grid cell is named by its swept parameters, e.g. "lr=0.01, n_train=200"
-        finished = finished.assign(cell=finished[swept].apply(
-            lambda r: ", ".join(f"{c.split('.', 1)[1]}={_fmt(r[c])}" for c in swept), axis=1))
+        finished = finished.assign(cell=finished[swept].apply(lambda r: _cell_name(r, swept), axis=1))
     else:
         finished = finished.assign(cell="all")
     results = grokking_table(histories, by="run_id", metric=metric, threshold=threshold, min_delay=min_delay)
@@ -187,32 +233,22 @@ def write_store_report(results_dir, out_dir, *, metric="accuracy", threshold=0.9
     lines += ["## Trajectories", "", "![trajectories](trajectories.png)", ""]
 
     if gap_against is not None:
-        fig = Figure(figsize=(6, 4), layout="constrained")
-        ax = fig.subplots()
-        gaps = results.dropna(subset=["gap"]).astype({"gap": float})
-        ax.scatter(gaps[gap_against], gaps["gap"].clip(lower=1), alpha=0.6, label="runs")
-        text = "not fitted"
-        try:
-            fit = fit_exponential_gap(results[gap_against], results["gap"])
-            x = np.linspace(results[gap_against].min(), results[gap_against].max(), 50)
-            ax.plot(x, fit.scale * np.exp(fit.rate * x), "k--",
-                    label=f"{fit.scale:.3g}·e^({fit.rate:.3g}·x), r = {fit.pearson_r:.2f}")
-            text = (f"ln gap fitted on x = `{gap_against}`: gap ≈ {fit.scale:.3g}·e^({fit.rate:.3g}·x), rate 95% CI "
-                    f"[{fit.rate_ci[0]:.3g}, {fit.rate_ci[1]:.3g}], Pearson r = {fit.pearson_r:.3f} "
-                    f"over {fit.n_points} runs ({fit.n_censored} censored, left out).")
-        except ValueError as err:
-            text = f"not fitted: {err}"
-        ax.set(yscale="log", xlabel=gap_against, ylabel="grokking gap (steps; ≤ 0 drawn at 1)")
-        ax.legend(fontsize=7)
-        fig.savefig(out_dir / "gap.png", dpi=100)
-        lines += [f"## Gap against `{gap_against}`", "", "![gap](gap.png)", "", text, ""]
+        lines += _gap_section(results, swept, gap_against, out_dir)
 
-    if phase_axes is None and len(swept) >= 2:
-        phase_axes = swept[:2]
+    params = [c for c in swept if c.startswith(("dataset.", "model."))]
+    if phase_axes is None and len(params) >= 2:
+        phase_axes = params[:2]
     if phase_axes is not None:
-        fig = plot_phase_diagram(results, *phase_axes)
-        fig.savefig(out_dir / "phase_diagram.png", dpi=100)
-        lines += ["## Phase diagram", "", "![phases](phase_diagram.png)", ""]
+        lines += ["## Phase diagram", ""]
+        others = [c for c in swept if c not in phase_axes]
+        key = (results.apply(lambda r: _cell_name(r, others), axis=1) if others
+               else pd.Series("all", index=results.index))
+        panels = results.groupby(key, sort=True)
+        for i, (series, group) in enumerate(panels):
+            name = "phase_diagram.png" if panels.ngroups == 1 else f"phase_diagram_{i}.png"
+            fig = plot_phase_diagram(group, *phase_axes, title=None if series == "all" else series)
+            fig.savefig(out_dir / name, dpi=100)
+            lines += [f"![phases]({name})", ""]
 
     first = results.sort_values(["cell", "seed"]).groupby("cell", sort=True).head(1)
     fig = plot_error_complexity(histories, first, label="cell")

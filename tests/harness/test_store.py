@@ -1,0 +1,153 @@
+"""The store: one schema for every run file, read in one call by the tools researchers use."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+import pytest
+
+from grokbeyond.harness import (
+    SCHEMA,
+    finished_run_ids,
+    load_results,
+    make_run,
+    migrate_store,
+    run_suites,
+    write_run,
+)
+
+# Two families with different parameters and history columns (the GP records 8 lengthscales and
+# a KL, logistic regression a weight norm), on two input sizes (6 and 8 bits).
+MIXED = [
+    {"name": "mixed-logistic", "seeds": [0], "dataset": {"name": "sparse_parity", "n_bits": 6, "k": 2,
+                                                          "n_train": 30, "n_test": 20},
+     "model": {"family": "logistic", "max_iter": 6, "eval_every": 3}},
+    {"name": "mixed-gp", "seeds": [0], "dataset": {"name": "sparse_parity", "n_bits": 8, "k": 2, "n_train": 30,
+                                                    "n_test": 20},
+     "model": {"family": "gp-classifier", "max_iter": 4, "eval_every": 2}},
+]
+
+
+@pytest.fixture(scope="module")
+def mixed_store(tmp_path_factory):
+    store = tmp_path_factory.mktemp("mixed")
+    summary = run_suites(MIXED, store, progress=False)
+    assert summary.n_finished == 2
+    return store
+
+
+def test_every_run_file_has_the_one_schema(mixed_store):
+    files = sorted(mixed_store.glob("*.parquet"))
+    assert len(files) == 2
+    for file in files:
+        assert pq.read_schema(file).remove_metadata().equals(SCHEMA)
+
+
+def test_the_mixed_store_reads_in_one_call_with_pyarrow_dataset(mixed_store):
+    table = ds.dataset(mixed_store, format="parquet").to_table()
+    assert table.schema.remove_metadata().equals(SCHEMA)
+    frame = table.to_pandas()
+    assert set(frame["family"]) == {"logistic", "gp-classifier"}
+    gp = frame[frame["family"] == "gp-classifier"]
+    assert set(gp.loc[gp["quantity"] == "lengthscale", "index"]) == set(range(8))  # 8 inputs, 8 lengthscales
+    assert "kl" in set(gp["quantity"]) and "weight_norm" in set(frame.loc[frame["family"] == "logistic", "quantity"])
+    # Parameters are columns' worth of information: every run carries its own.
+    lengths = {row["family"]: dict(row["params"])["dataset.n_bits"] for row in frame.drop_duplicates("run_id")
+               .to_dict("records")}
+    assert lengths == {"logistic": "6", "gp-classifier": "8"}
+
+
+def test_the_mixed_store_reads_in_one_call_with_duckdb(mixed_store):
+    duckdb = pytest.importorskip("duckdb")
+    glob = str(mixed_store / "*.parquet")
+    columns = [row[0] for row in duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{glob}')").fetchall()]
+    assert columns == SCHEMA.names  # no column lost, whichever file DuckDB reads first
+    counts = dict(duckdb.sql(f"SELECT family, count(DISTINCT quantity) FROM read_parquet('{glob}') "
+                             "GROUP BY family").fetchall())
+    assert counts["gp-classifier"] > counts["logistic"] > 5
+    lr = duckdb.sql(f"SELECT DISTINCT params['model.max_iter'] FROM read_parquet('{glob}') "
+                    "WHERE family = 'logistic'").fetchall()
+    assert lr == [("6",)]
+    total = duckdb.sql(f"SELECT count(*) FROM read_parquet('{glob}')").fetchall()[0][0]
+    assert total == sum(pq.read_metadata(f).num_rows for f in mixed_store.glob("*.parquet"))
+
+
+def test_the_mixed_store_reads_in_one_call_with_polars(mixed_store):
+    polars = pytest.importorskip("polars")
+    frame = polars.scan_parquet(str(mixed_store / "*.parquet")).collect()
+    assert frame.columns == SCHEMA.names and frame["run_id"].n_unique() == 2
+
+
+def test_load_results_gives_back_each_runs_history(mixed_store):
+    histories, runs = load_results(mixed_store)
+    assert set(runs["family"]) == {"logistic", "gp-classifier"} and set(runs["dataset"]) == {"sparse_parity"}
+    assert {"seed", "suite", "case", "dataset.n_bits", "model.max_iter"} <= set(runs.columns)
+    config = json.loads(runs.loc[runs["family"] == "logistic", "config"].iloc[0])
+    data, estimator = make_run({**config, "run_id": "x"})
+    expected = estimator.fit(data.X_train, data.y_train, eval_set=(data.X_test, data.y_test)).history_
+    run_id = runs.loc[runs["family"] == "logistic", "run_id"].iloc[0]
+    stored = histories[histories["run_id"] == run_id].dropna(axis=1, how="all").drop(columns="run_id")
+    assert list(stored.columns) == list(expected.columns)
+    pd.testing.assert_frame_equal(stored.reset_index(drop=True), expected, check_categorical=False,
+                                  check_dtype=False)
+
+
+def test_a_run_that_recorded_nothing_keeps_its_identity(tmp_path):
+    meta = {"config": {"suite": "s", "dataset": {"name": "d", "n": 1}, "model": {"family": "f"}, "seed": 3},
+            "status": "failed", "error": "boom"}
+    write_run(tmp_path, "abc", pd.DataFrame(), meta)
+    table = pq.read_table(tmp_path / "abc.parquet")
+    assert table.num_rows == 1 and table["step"][0].as_py() is None and table["seed"][0].as_py() == 3
+    histories, runs = load_results(tmp_path)
+    assert histories.empty and runs["status"].tolist() == ["failed"] and runs["error"].tolist() == ["boom"]
+
+
+def _write_version_1(store, run_id, history, meta):
+    """A run file as the first store format wrote it: the wide history, metadata without a version."""
+    table = pa.Table.from_pandas(history, preserve_index=False)
+    table = table.replace_schema_metadata({b"grokbeyond.run": json.dumps({**meta, "run_id": run_id}).encode()})
+    pq.write_table(table, store / f"{run_id}.parquet")
+
+
+def test_an_old_store_is_named_and_migrated_without_loss(tmp_path):
+    history = pd.DataFrame({"step": [0, 0, 5, 5], "split": pd.Categorical(["train", "test"] * 2),
+                            "objective": [1.0, 1.5, 0.5, 0.7], "accuracy": [0.5, 0.5, 1.0, 0.9],
+                            "lengthscale_0": [0.7, 0.7, 0.3, 0.3], "lengthscale_1": [0.7, 0.7, 2.0, 2.0]})
+    meta = {"config": {"suite": "old", "dataset": {"name": "sparse_parity", "n_bits": 2}, "model": {"family": "gp"},
+                       "seed": 0}, "status": "finished", "wall_time_s": 1.0}
+    _write_version_1(tmp_path, "r1", history, meta)
+    for read in (load_results, finished_run_ids):
+        with pytest.raises(ValueError, match=r"r1\.parquet.*store format 1.*grokbeyond migrate"):
+            read(tmp_path)
+    assert migrate_store(tmp_path) == 1
+    assert migrate_store(tmp_path) == 0  # idempotent
+    histories, runs = load_results(tmp_path)
+    assert finished_run_ids(tmp_path) == {"r1"} and runs["wall_time_s"].tolist() == [1.0]
+    pd.testing.assert_frame_equal(histories.drop(columns="run_id"), history, check_dtype=False,
+                                  check_categorical=False)
+
+
+def test_a_foreign_parquet_file_is_named(tmp_path):
+    pq.write_table(pa.table({"x": [1]}), tmp_path / "foreign.parquet")
+    with pytest.raises(ValueError, match="foreign.parquet is not a grokbeyond run file"):
+        load_results(tmp_path)
+
+
+def test_non_numeric_history_columns_are_refused(tmp_path):
+    bad = pd.DataFrame({"step": [0], "split": ["train"], "note": ["x"]})
+    with pytest.raises(ValueError, match="note"):
+        write_run(tmp_path, "bad", bad, {"config": {}})
+    assert not list(tmp_path.glob("*.parquet"))
+
+
+def test_long_rows_are_row_major_per_step_and_quantity(tmp_path):
+    history = pd.DataFrame({"step": [0, 1], "split": ["train", "train"], "a": [1.0, 2.0], "b_0": [3.0, 4.0],
+                            "b_1": [5.0, np.nan]})
+    write_run(tmp_path, "r", history, {"config": {"seed": 0}})
+    table = pq.read_table(tmp_path / "r.parquet").to_pandas()
+    assert table[["step", "quantity", "index", "value"]].values.tolist()[:3] == [[0, "a", None, 1.0],
+                                                                                 [0, "b", 0, 3.0], [0, "b", 1, 5.0]]
+    assert np.isnan(table["value"].iloc[-1])
