@@ -29,6 +29,7 @@ from importlib.metadata import entry_points
 
 __all__ = [
     "all_datasets",
+    "builtin_references",
     "all_families",
     "dataset_names",
     "family_names",
@@ -41,7 +42,7 @@ __all__ = [
 
 _FAMILY_GROUP, _DATASET_GROUP = "grokbeyond.families", "grokbeyond.datasets"
 
-_FAMILIES: dict[str, object] = {
+_BUILTIN_FAMILIES = {
     "gp-classifier": "grokbeyond.models.gp_classifier:GPClassifier",
     "gp-regressor": "grokbeyond.models.gp_regressor:GPRegressor",
     "linear": "grokbeyond.models.linear:LinearRegression",
@@ -50,7 +51,7 @@ _FAMILIES: dict[str, object] = {
     "bnn": "grokbeyond.models.bayesian_mlp:BayesianMLP",
 }
 
-_DATASETS: dict[str, object] = {
+_BUILTIN_DATASETS = {
     "sparse_parity": "grokbeyond.datasets.algorithmic:make_sparse_parity",
     "modular_arithmetic": "grokbeyond.datasets.algorithmic:make_modular_arithmetic",
     "digits": "grokbeyond.datasets.real:make_digits",
@@ -60,6 +61,16 @@ _DATASETS: dict[str, object] = {
     "competing_features": "grokbeyond.datasets.competing:make_competing_features",
     "arrays": "grokbeyond.datasets.arrays:load_arrays",
 }
+
+_FAMILIES: dict[str, object] = dict(_BUILTIN_FAMILIES)
+_DATASETS: dict[str, object] = dict(_BUILTIN_DATASETS)
+
+
+def builtin_references(kind: str) -> list[str]:
+    """The ``"module:attribute"`` references of the built-in families (``kind="family"``) or
+    datasets (``kind="dataset"``), without importing them."""
+    table = {"family": _BUILTIN_FAMILIES, "dataset": _BUILTIN_DATASETS}[kind]
+    return list(table.values())
 
 
 def resolve_reference(reference: str):

@@ -45,52 +45,10 @@ def test_evaluation_steps():
 
 
 @pytest.mark.parametrize("estimator", FAMILIES, ids=lambda e: type(e).__name__)
-def test_history_schema(estimator, toy):
-    X, y = toy
-    est = clone(estimator).set_params(eval_every=2).fit(X, y, eval_set=(X[:10], y[:10]))
-    h = est.history_
-    assert isinstance(h, pd.DataFrame)
-    assert list(h.columns[: len(HISTORY_COLUMNS)]) == list(HISTORY_COLUMNS)
-    assert "accuracy" in h.columns
-    assert sorted(h["step"].unique()) == [0, 2, 4, 6]
-    assert set(h["split"]) == {"train", "test"}
-    assert len(h) == 8 and not h[list(HISTORY_COLUMNS[2:])].isna().any().any()
-    np.testing.assert_allclose(h["objective"], h["data_fit"] + h["complexity"], rtol=1e-5)
-    np.testing.assert_allclose(h["error"], 1 - h["accuracy"])
-    # complexity is a property of the model, equal on both splits
-    pivot = h.pivot(index="step", columns="split", values="complexity")
-    np.testing.assert_allclose(pivot["train"], pivot["test"])
-    assert est.n_iter_ == 6
-
-
-@pytest.mark.parametrize("estimator", FAMILIES, ids=lambda e: type(e).__name__)
 def test_train_rows_without_eval_set(estimator, toy):
     X, y = toy
     h = clone(estimator).fit(X, y).history_
     assert set(h["split"]) == {"train"} and len(h) == 7
-
-
-@pytest.mark.parametrize("estimator", FAMILIES, ids=lambda e: type(e).__name__)
-def test_reproducible_and_independent_of_global_rng(estimator, toy):
-    import torch
-
-    X, y = toy
-    torch.manual_seed(1)
-    a = clone(estimator).fit(X, y).history_
-    torch.manual_seed(2)
-    np.random.seed(2)
-    state = torch.get_rng_state()
-    b = clone(estimator).fit(X, y).history_
-    pd.testing.assert_frame_equal(a, b)
-    assert torch.equal(state, torch.get_rng_state()), "fit must not draw from the global torch RNG"
-
-
-@pytest.mark.parametrize("estimator", FAMILIES, ids=lambda e: type(e).__name__)
-def test_clone_and_get_params_round_trip(estimator):
-    params = estimator.get_params()
-    twin = clone(estimator)
-    assert twin.get_params() == params
-    assert type(estimator)(**params).get_params() == params
 
 
 @pytest.mark.parametrize("estimator", FAMILIES, ids=lambda e: type(e).__name__)

@@ -1,23 +1,24 @@
 """Trajectory estimators: every family on one base, one ``fit`` that records ``history_``.
 
 Each family's module loads when its class is first used, so ``LogisticRegression``
-never imports gpytorch or pyro. The contract a family implements is written once, in
-:class:`TrajectoryEstimator`'s docstring; the families are listed by
-:func:`grokbeyond.registry.all_families`.
+never imports gpytorch or pyro. The families are those of :mod:`grokbeyond.registry`
+(its built-in references name this package's classes, so a new family is one file and
+one registration line); the contract a family implements is written once, in
+:class:`TrajectoryEstimator`'s docstring.
 """
 
 import lazy_loader as _lazy
 
-__getattr__, __dir__, __all__ = _lazy.attach(
-    __name__,
-    submod_attrs={
-        "_base": ["HISTORY_COLUMNS", "NumericalError", "TrajectoryClassifier", "TrajectoryEstimator",
-                  "TrajectoryRegressor", "evaluation_steps"],
-        "bayesian_mlp": ["BayesianMLP"],
-        "gp_classifier": ["GPClassifier"],
-        "gp_regressor": ["GPRegressor", "mll_landscape"],
-        "linear": ["LinearRegression"],
-        "logistic": ["LogisticRegression"],
-        "mlp": ["MLPClassifier"],
-    },
-)
+from ..registry import builtin_references as _builtin_references
+
+_attrs = {
+    "_base": ["HISTORY_COLUMNS", "NumericalError", "TrajectoryClassifier", "TrajectoryEstimator",
+              "TrajectoryRegressor", "evaluation_steps"],
+    "gp_regressor": ["mll_landscape"],
+}
+for _reference in _builtin_references("family"):
+    _module, _, _name = _reference.partition(":")
+    if _module.startswith(__name__ + "."):
+        _attrs.setdefault(_module.removeprefix(__name__ + "."), []).append(_name)
+
+__getattr__, __dir__, __all__ = _lazy.attach(__name__, submod_attrs=_attrs)

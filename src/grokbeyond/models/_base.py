@@ -100,8 +100,11 @@ class TrajectoryEstimator(BaseEstimator):
     """Base class of grokbeyond's estimators: ``fit`` records a training trajectory.
 
     Not used directly; every family (``GPClassifier``, ``LogisticRegression``, ...)
-    derives from it and shares its parameters ``max_iter``, ``eval_every``,
-    ``random_state`` and ``verbose``.
+    derives from it (through :class:`TrajectoryClassifier` or
+    :class:`TrajectoryRegressor`) and shares its parameters ``max_iter``,
+    ``eval_every``, ``random_state`` and ``verbose``; ``batch_size`` (``None``: full
+    batch) and ``dtype`` (``"float32"`` or ``"float64"``) are read from the base's
+    defaults unless a family makes them constructor parameters.
 
     ``fit`` runs ``max_iter`` optimisation steps and records ``history_``, a tidy
     DataFrame with one row per evaluated step and split and the columns
@@ -127,9 +130,45 @@ class TrajectoryEstimator(BaseEstimator):
     ``t``-th update (as in Miller et al.'s code). With full-batch training, the train
     row is computed from the very forward pass that gives the step's gradient.
 
-    Subclasses implement ``_build``, ``_make_optimizer``, ``_terms`` and the
-    prediction hooks; see each method.
+    **The contract of a family** (the one place it is written; ``tests/models/
+    test_contract.py`` checks every registered family against it). A family is one
+    file with a class on :class:`TrajectoryClassifier` or :class:`TrajectoryRegressor`
+    whose ``__init__`` stores its parameters (scikit-learn's convention) including the
+    shared ones above, plus one line in :mod:`grokbeyond.registry`. Every tensor has a
+    leading replicate axis R; every term has shape (R,).
+
+    Required:
+
+    - ``_build(X, y, generator)``: create the fitted model (attributes ending in ``_``)
+      from training tensors of shape (R, n, d) and (R, n); draw only from ``generator``.
+    - ``_make_optimizer()``: the torch optimiser over the model's parameters.
+    - ``_terms(X, y, *, train)``: a dict of per-replicate tensors ``objective``
+      (minimised), ``data_fit``, ``complexity`` (nats per datapoint; ``objective =
+      data_fit + complexity + _objective_constant``), ``loss``, ``error`` (and
+      ``accuracy`` for classifiers); further keys become extra ``history_`` columns.
+    - ``_predict_proba(X)`` (classifiers, shape (R, n, n_classes)) or ``_predict(X)``
+      (regressors, shape (R, n)).
+
+    Optional, with their defaults:
+
+    - ``_check_params()``: validate the family's own parameters (nothing).
+    - ``_model_quantities()``: model-level values recorded on every row, shape (R,)
+      or (R, k) for per-dimension ones (``{}``).
+    - ``_fit_context()``: a context manager around fit and prediction (none).
+    - ``_evaluation_terms(X, y, *, train)``: the terms recorded in ``history_`` when
+      they differ from the gradient pass's (a one-sample ELBO); defining it stops the
+      training pass from being recorded (``_terms``).
+    - ``_gradient_objective(terms)``: what the optimiser differentiates (``objective``).
+    - ``_target_dtype()``: the dtype of the target tensor (long for classifiers).
+    - class attributes ``_numerical_errors`` (exceptions reported as
+      :class:`NumericalError`; ``()``), ``_model_terms`` (terms copied from the train
+      row to the test row; ``("complexity",)``), ``_objective_constant`` (``0.0``).
     """
+
+    #: Full batch unless a family makes ``batch_size`` a parameter.
+    batch_size = None
+    #: Precision unless a family makes ``dtype`` a parameter (or sets it as a class attribute).
+    dtype = "float64"
 
     # Exceptions a family raises for numerical failures, reported as NumericalError.
     _numerical_errors: tuple[type[BaseException], ...] = ()
@@ -137,10 +176,6 @@ class TrajectoryEstimator(BaseEstimator):
     # Terms that are properties of the model, not of the evaluated data: computed with
     # the training pass of a step and copied to that step's test rows.
     _model_terms: tuple[str, ...] = ("complexity",)
-
-    # Whether a full-batch gradient pass's terms are recorded as the step's train row
-    # (False when recorded rows are computed by ``_evaluation_terms``).
-    _record_training_pass = True
 
     # A constant of the objective outside both terms (e.g. ½ log 2π of a Gaussian MLL).
     _objective_constant = 0.0
@@ -187,8 +222,14 @@ class TrajectoryEstimator(BaseEstimator):
 
     @property
     def _torch_dtype(self):
-        """Precision: the family's ``dtype`` parameter where it has one, else float64."""
-        return _DTYPES[getattr(self, "dtype", "float64")]
+        """The torch dtype of ``dtype``."""
+        return _DTYPES[self.dtype]
+
+    @property
+    def _record_training_pass(self) -> bool:
+        """Whether a full-batch gradient pass's terms are recorded as the step's train row
+        (not when the family evaluates recorded rows with its own ``_evaluation_terms``)."""
+        return type(self)._evaluation_terms is TrajectoryEstimator._evaluation_terms
 
     def _inference(self, X, method) -> np.ndarray:
         """Validate ``X`` for a fitted estimator and return ``method(X)[0]`` as float64 numpy."""
@@ -224,10 +265,9 @@ class TrajectoryEstimator(BaseEstimator):
         check_scalar(self.max_iter, "max_iter", Integral, min_val=0)
         evaluation_steps(int(self.max_iter), self.eval_every)
         check_random_state(self.random_state)
-        batch_size = getattr(self, "batch_size", None)
-        if batch_size is not None:
-            check_scalar(batch_size, "batch_size", Integral, min_val=1)
-        if getattr(self, "dtype", "float64") not in _DTYPES:
+        if self.batch_size is not None:
+            check_scalar(self.batch_size, "batch_size", Integral, min_val=1)
+        if self.dtype not in _DTYPES:
             raise ValueError(f"dtype must be 'float32' or 'float64'; got {self.dtype!r}.")
         self._check_params()
 
@@ -321,7 +361,7 @@ class TrajectoryEstimator(BaseEstimator):
 
     def _batches(self, n: int, generator: torch.Generator):
         """Yield index tensors of minibatches (epoch-wise shuffles), or None for full batch."""
-        batch_size = getattr(self, "batch_size", None)
+        batch_size = self.batch_size
         if batch_size is None or batch_size >= n:
             while True:
                 yield None

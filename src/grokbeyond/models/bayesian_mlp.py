@@ -139,7 +139,6 @@ class BayesianMLP(TrajectoryClassifier):
         self.verbose = verbose
 
     # Recorded rows use the posterior predictive, not the one-sample gradient pass.
-    _record_training_pass = False
 
     def _check_params(self):
         check_scalar(self.hidden_size, "hidden_size", Integral, min_val=1)

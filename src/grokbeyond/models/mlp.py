@@ -95,7 +95,7 @@ class MLPClassifier(TrajectoryClassifier):
         self.random_state = random_state
         self.verbose = verbose
 
-    _torch_dtype = torch.float32
+    dtype = "float32"  # not a parameter: the paper's networks train in single precision
 
     def _check_params(self):
         check_scalar(self.hidden_size, "hidden_size", Integral, min_val=1)

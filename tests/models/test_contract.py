@@ -1,0 +1,104 @@
+"""The family checklist: every registered family passes these, at its defaults and a few steps.
+
+A new family (one file plus one line in grokbeyond.registry) is picked up here by itself;
+the contract is written in TrajectoryEstimator's docstring.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone, is_regressor
+from sklearn.exceptions import NotFittedError
+
+from grokbeyond.models import HISTORY_COLUMNS, TrajectoryClassifier, TrajectoryRegressor, evaluation_steps
+from grokbeyond.registry import all_families
+
+FAMILIES = all_families()
+STEPS = 4
+
+
+def _data(estimator):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    y = (X[:, 0] > 0).astype(int)
+    if is_regressor(estimator):
+        y = 2.0 * y - 1.0
+    return X[:30], y[:30], X[30:], y[30:]
+
+
+def _small(cls):
+    """The family at its defaults, with a few steps evaluated every step (small hidden layers where
+    the family has them, so the check stays fast)."""
+    estimator = cls(max_iter=STEPS, eval_every=1, random_state=0)
+    if "hidden_size" in estimator.get_params():
+        estimator.set_params(hidden_size=8)
+    return estimator
+
+
+@pytest.fixture(params=FAMILIES, ids=[name for name, _ in FAMILIES])
+def family(request):
+    name, cls = request.param
+    estimator = _small(cls)
+    X, y, X_test, y_test = _data(estimator)
+    fitted = clone(estimator).fit(X, y, eval_set=(X_test, y_test))
+    return name, estimator, fitted, (X, y, X_test, y_test)
+
+
+def test_is_a_trajectory_estimator_with_the_shared_parameters(family):
+    _, estimator, _, _ = family
+    assert isinstance(estimator, (TrajectoryClassifier, TrajectoryRegressor))
+    assert {"max_iter", "eval_every", "random_state", "verbose"} <= set(estimator.get_params())
+
+
+def test_history_schema(family):
+    _, _, fitted, _ = family
+    history = fitted.history_
+    assert list(history.columns[: len(HISTORY_COLUMNS)]) == list(HISTORY_COLUMNS)
+    assert set(history["split"]) == {"train", "test"}
+    np.testing.assert_array_equal(sorted(history["step"].unique()), evaluation_steps(STEPS, 1))
+    assert len(history) == 2 * (STEPS + 1)
+    assert not history[list(HISTORY_COLUMNS)].isna().any().any()
+    assert all(pd.api.types.is_numeric_dtype(history[c]) for c in history.columns if c != "split")
+    if isinstance(fitted, TrajectoryClassifier):
+        np.testing.assert_allclose(history["error"], 1 - history["accuracy"])
+    assert fitted.n_iter_ == STEPS
+
+
+def test_terms_add_up_and_model_terms_are_shared_by_the_splits(family):
+    _, _, fitted, _ = family
+    history = fitted.history_
+    np.testing.assert_allclose(history["objective"],
+                               history["data_fit"] + history["complexity"] + fitted._objective_constant,
+                               rtol=1e-5, atol=1e-6)
+    for term in fitted._model_terms:
+        pivot = history.pivot(index="step", columns="split", values=term)
+        np.testing.assert_allclose(pivot["train"], pivot["test"])
+
+
+def test_deterministic_and_leaves_the_global_rngs_alone(family):
+    _, estimator, fitted, (X, y, X_test, y_test) = family
+    torch.manual_seed(123)
+    np.random.seed(123)
+    torch_state, numpy_state = torch.get_rng_state(), np.random.get_state()[1].copy()
+    again = clone(estimator).fit(X, y, eval_set=(X_test, y_test))
+    pd.testing.assert_frame_equal(again.history_, fitted.history_)
+    assert torch.equal(torch_state, torch.get_rng_state()), "fit must not draw from torch's global RNG"
+    np.testing.assert_array_equal(numpy_state, np.random.get_state()[1])
+
+
+def test_clone_round_trips_and_predictions_need_a_fit(family):
+    _, estimator, fitted, (X, _, X_test, _) = family
+    params = estimator.get_params()
+    assert clone(estimator).get_params() == params and type(estimator)(**params).get_params() == params
+    with pytest.raises(NotFittedError):
+        clone(estimator).predict(X)
+    assert fitted.predict(X_test).shape == (len(X_test),)
+
+
+def test_registered_name_resolves_in_a_suite(family):
+    from grokbeyond.harness import check_suite
+
+    name, estimator, _, _ = family
+    check_suite({"name": "contract", "seeds": [0], "dataset": {"name": "sparse_parity"},
+                 "model": {"family": name, "max_iter": STEPS}})
