@@ -201,9 +201,14 @@ def get_dataset(name: str):
     return _check_dataset(_lookup(name, _DATASETS, _DATASET_GROUP, "dataset"), name)
 
 
-def _check_new_name(name, table, what):
+def _register(table: dict, name, entry, check, what: str, replace: bool) -> None:
     if not isinstance(name, str) or not name or ":" in name:
         raise ValueError(f"a {what} name must be a non-empty string without ':'; got {name!r}.")
+    if name in table and not replace:
+        raise ValueError(f"{what} {name!r} is registered already; pass replace=True to replace it.")
+    if not isinstance(entry, str):
+        check(entry, name)
+    table[name] = entry
 
 
 def register_family(name: str, estimator, *, replace: bool = False) -> None:
@@ -238,12 +243,7 @@ def register_family(name: str, estimator, *, replace: bool = False) -> None:
 
         register_family("slow-logistic", SlowLogistic)   # [model] family = "slow-logistic"
     """
-    _check_new_name(name, _FAMILIES, "family")
-    if name in _FAMILIES and not replace:
-        raise ValueError(f"family {name!r} is registered already; pass replace=True to replace it.")
-    if not isinstance(estimator, str):
-        _check_family(estimator, name)
-    _FAMILIES[name] = estimator
+    _register(_FAMILIES, name, estimator, _check_family, "family", replace)
 
 
 def register_dataset(name: str, function, *, replace: bool = False) -> None:
@@ -266,12 +266,7 @@ def register_dataset(name: str, function, *, replace: bool = False) -> None:
     TypeError
         If ``function`` does not take ``random_state``.
     """
-    _check_new_name(name, _DATASETS, "dataset")
-    if name in _DATASETS and not replace:
-        raise ValueError(f"dataset {name!r} is registered already; pass replace=True to replace it.")
-    if not isinstance(function, str):
-        _check_dataset(function, name)
-    _DATASETS[name] = function
+    _register(_DATASETS, name, function, _check_dataset, "dataset", replace)
 
 
 def family_names() -> list[str]:

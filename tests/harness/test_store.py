@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
@@ -150,3 +151,16 @@ def test_long_rows_are_row_major_per_step_and_quantity(tmp_path):
     table = pq.read_table(tmp_path / "r.parquet", columns=["step", "quantity", "index", "value"]).to_pylist()
     assert [list(row.values()) for row in table[:3]] == [[0, "a", None, 1.0], [0, "b", 0, 3.0], [0, "b", 1, 5.0]]
     assert np.isnan(table[-1]["value"])
+
+
+def test_a_file_with_rows_missing_still_reads(tmp_path):
+    history = pd.DataFrame({"step": [0, 0, 1, 1], "split": ["train", "test"] * 2, "a": [1.0, 2.0, 3.0, 4.0],
+                            "b": [5.0, 6.0, 7.0, 8.0]})
+    path = write_run(tmp_path, "r", history, {"config": {"seed": 0}})
+    table = pq.read_table(path)
+    kept = table.filter(pa.compute.invert(pa.compute.and_(pa.compute.equal(table["quantity"], "b"),
+                                                          pa.compute.equal(table["step"], 1))))
+    pq.write_table(kept, path)  # a hand-edited file: step 1 lost its "b" rows
+    histories, _ = load_results(tmp_path)
+    assert histories["a"].tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert histories["b"].tolist()[:2] == [5.0, 6.0] and histories["b"].isna().tolist()[2:] == [True, True]

@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 __all__ = ["SCHEMA", "STORE_VERSION", "finished_run_ids", "load_results", "migrate_store", "write_run"]
@@ -203,22 +204,38 @@ def finished_run_ids(results_dir) -> set[str]:
     return done
 
 
-def _wide(long: pd.DataFrame) -> pd.DataFrame:
-    """The long rows back in ``history_``'s layout, one row per run, step and split."""
-    long = long.dropna(subset=["quantity"])
-    if long.empty:
-        return pd.DataFrame(columns=["run_id", "step", "split"])
-    index = long["index"]
-    name = long["quantity"].where(index.isna(), long["quantity"] + "_" + index.astype("Int64").astype(str))
-    order = list(dict.fromkeys(name))  # first appearance: the order the estimator recorded
-    row = long.groupby(["run_id", "step", "split"], sort=False).ngroup().to_numpy()  # rows in recorded order
-    wide = long.assign(row=row, name=name).set_index(["row", "name"])["value"].unstack("name")
-    keys = long.assign(row=row).drop_duplicates("row").set_index("row")[["run_id", "step", "split"]]
-    wide = keys.join(wide).reset_index(drop=True)
-    front = [c for c in _FRONT if c in order]
-    wide = wide[["run_id", "step", "split", *front, *[c for c in order if c not in front]]]
-    wide.columns.name = None
-    return wide.assign(step=wide["step"].astype(np.int64), split=wide["split"].astype("category"))
+def _run_history(table: pa.Table) -> pd.DataFrame:
+    """One run's long rows back in ``history_``'s layout (one row per step and split).
+
+    Files written by :func:`write_run` hold, for every (step, split), the same quantities in
+    the same order, so the rows reshape into the wide frame directly; anything else (a file
+    a user filtered or wrote by hand) is pivoted.
+    """
+    table = table.filter(pc.is_valid(table["quantity"]))
+    if table.num_rows == 0:
+        return pd.DataFrame(columns=["step", "split"])
+    quantity = table["quantity"].to_numpy(zero_copy_only=False).astype(object)
+    index = table["index"].to_numpy(zero_copy_only=False)
+    has_index = ~pd.isna(index)
+    names = quantity.copy()
+    names[has_index] = [f"{q}_{int(i)}" for q, i in zip(quantity[has_index], index[has_index])]
+    step = table["step"].to_numpy()
+    split = table["split"].to_numpy(zero_copy_only=False).astype(object)
+    value = table["value"].to_numpy(zero_copy_only=False).astype(np.float64)
+    k = int(np.argmax((step != step[0]) | (split != split[0]))) or len(step)  # quantities per (step, split)
+    if len(step) % k == 0 and np.array_equal(names, np.tile(names[:k], len(step) // k)):
+        wide = pd.DataFrame(value.reshape(-1, k), columns=list(names[:k]))
+        wide.insert(0, "split", split[::k])
+        wide.insert(0, "step", step[::k])
+    else:
+        long = pd.DataFrame({"step": step, "split": split, "name": names, "value": value})
+        order = list(dict.fromkeys(names))
+        wide = long.pivot_table(index=["step", "split"], columns="name", values="value", sort=False,
+                                dropna=False).reset_index()
+        wide = wide[["step", "split", *order]]
+        wide.columns.name = None
+    front = [c for c in _FRONT if c in wide.columns]
+    return wide[[*front, *[c for c in wide.columns if c not in front]]]
 
 
 def load_results(path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -261,11 +278,12 @@ def load_results(path) -> tuple[pd.DataFrame, pd.DataFrame]:
     path = Path(path)
     if not path.is_dir():
         raise FileNotFoundError(f"no results store at {path}.")
-    tables, runs = [], []
+    histories, runs = [], []
     for file in _run_files(path):
         meta = _read_meta(file)
         _check_version(file, meta)
-        tables.append(pq.read_table(file, columns=["run_id", "step", "split", "quantity", "index", "value"]))
+        history = _run_history(pq.read_table(file, columns=["step", "split", "quantity", "index", "value"]))
+        histories.append(history.assign(run_id=meta["run_id"]))
         config = meta.get("config", {})
         flat = {f"{section}.{k}": v for section in ("dataset", "model") for k, v in config.get(section, {}).items()}
         runs.append({"run_id": meta["run_id"], "suite": config.get("suite"), "case": config.get("case"),
@@ -274,10 +292,12 @@ def load_results(path) -> tuple[pd.DataFrame, pd.DataFrame]:
                      **{k: meta.get(k) for k in ("status", "wall_time_s", "error", "traceback", "n_warnings")},
                      "warnings": " | ".join(meta.get("warnings") or []),
                      "versions": json.dumps(meta.get("versions", {})), "config": json.dumps(config), **flat})
-    if not tables:
+    if not runs:
         return pd.DataFrame(columns=["run_id", "step", "split"]), pd.DataFrame(
             columns=["run_id", "suite", "case", "family", "dataset", "seed", "status"])
-    histories = _wide(pa.concat_tables(tables).to_pandas())
+    histories = pd.concat([h for h in histories if len(h)] or [pd.DataFrame(columns=["step", "split", "run_id"])],
+                          ignore_index=True)
+    histories = histories.astype({"step": np.int64}).assign(split=histories["split"].astype("category"))
     return histories, pd.DataFrame(runs)
 
 

@@ -20,7 +20,9 @@ from __future__ import annotations
 import importlib
 import json
 import pkgutil
+import re
 import time
+import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
@@ -91,8 +93,15 @@ class Paper:
         return [s for s in suites if str(s.get("experiment", s["name"])).lower() in wanted]
 
     def experiments(self) -> list[str]:
-        """The experiments of the paper's suites, in run order, each once."""
-        return list(dict.fromkeys(s.get("experiment", s["name"]) for s in self.suites()))
+        """The experiments of the paper's suites, each once, in natural order (E2 before E11); read
+        without checking the suites, so listing papers imports no model."""
+        folder = resources.files(self.module) / "suites"
+        found = []
+        for name in self.suite_names():
+            suite = tomllib.loads((folder / f"{name}.toml").read_text())
+            found.append(str(suite.get("experiment", suite.get("name", name))))
+        natural = lambda e: [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", e)]  # noqa: E731
+        return sorted(dict.fromkeys(found), key=natural)
 
     def claims_module(self):
         return importlib.import_module(f"{self.module}.claims")
