@@ -52,6 +52,20 @@ def test_a_comparison_resumes_from_its_store(tmp_path):
     assert {p.name: p.stat().st_mtime_ns for p in tmp_path.glob("*.parquet")} == stamp
 
 
+def test_two_comparisons_in_one_store_are_never_pooled(tmp_path):
+    kwargs = dict(seeds=[0, 1], dataset_params=SMALL, family_params={"logistic": TINY["logistic"]},
+                  results_dir=tmp_path)
+    plain = compare("sparse_parity", ["logistic"], **kwargs)
+    concealed = compare("sparse_parity", ["logistic"], n_concealed=3, **kwargs)
+    assert plain.table["runs"].tolist() == concealed.table["runs"].tolist() == [2]  # each its own runs
+    assert not set(plain.runs["run_id"]) & set(concealed.runs["run_id"])
+    from grokbeyond.report import write_comparison_report
+
+    everything = write_comparison_report(tmp_path)  # the whole store: one row per setting
+    assert everything.table["runs"].tolist() == [2, 2]
+    assert sorted(everything.table["runs of"]) == ["logistic", "logistic, n_concealed=3"]
+
+
 def test_user_data_as_arrays_or_a_bunch(tmp_path):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 4))
@@ -70,7 +84,7 @@ def test_user_data_as_arrays_or_a_bunch(tmp_path):
     "kwargs, error, message",
     [
         ({"dataset": "mnist"}, ValueError, "unknown dataset"),
-        ({"families": ["svm"]}, ValueError, "unknown families"),
+        ({"families": ["svm"]}, ValueError, "unknown family 'svm'"),
         ({"families": []}, ValueError, "must not be empty"),
         ({"family_params": {"mlp": {"depth": 3}}}, ValueError, "depth"),
         ({"family_params": {"bnn": {}}}, ValueError, "family_params"),

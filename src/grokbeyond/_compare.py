@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.base import is_regressor
 from sklearn.utils import Bunch
 
-from .registry import family_names, get_dataset, get_family
+from .registry import get_dataset, get_family
 from .report.comparison import Comparison, write_comparison_report
 
 __all__ = ["BUDGETS", "Comparison", "compare", "comparison_suites"]
@@ -129,7 +129,8 @@ def compare(dataset="sparse_parity", families=tuple(BUDGETS), *, seeds=(0, 1, 2)
         own data: a Bunch with ``X_train, y_train, X_test, y_test`` or that 4-tuple
         (saved once into ``<results_dir>/data/`` so every worker reads the same arrays).
     families : sequence of str, default=the built-in families
-        Registered families, in the order of the figure's rows.
+        Registered families (or references, or entry points), in the order of the
+        figure's rows.
     seeds : sequence of int, default=(0, 1, 2)
     dataset_params : dict or None, default=None
         The dataset's parameters (e.g. ``{"n_bits": 20, "n_train": 500}``).
@@ -177,7 +178,7 @@ def compare(dataset="sparse_parity", families=tuple(BUDGETS), *, seeds=(0, 1, 2)
     >>> result.table[["family", "runs"]].to_dict("records")
     [{'family': 'logistic', 'runs': 1}]
     """
-    from .harness import run_suites
+    from .harness import expand_suite, run_suites
 
     label = dataset if isinstance(dataset, str) else "data"
     results_dir = Path(results_dir) if results_dir is not None else Path("grokbeyond-results") / (
@@ -186,12 +187,10 @@ def compare(dataset="sparse_parity", families=tuple(BUDGETS), *, seeds=(0, 1, 2)
         dataset = _user_data(dataset, results_dir)
     else:
         get_dataset(dataset)  # a clear error for an unknown name before anything else
-    unknown = [f for f in families if f not in family_names() and ":" not in str(f)]
-    if unknown:
-        raise ValueError(f"unknown families {unknown}; choose from {family_names()}.")
     suites = comparison_suites(dataset, families, seeds=seeds, dataset_params=dataset_params,
                                family_params=family_params, n_concealed=n_concealed, name=name)
     run_suites(suites, results_dir, n_jobs=n_jobs, scheduler=scheduler, progress=progress,
                desc=name or f"compare-{label}")
-    return write_comparison_report(results_dir, report_dir=report_dir, suites=[s["name"] for s in suites],
-                                   metric=metric, threshold=threshold, min_delay=min_delay)
+    run_ids = [config["run_id"] for suite in suites for config in expand_suite(suite)]
+    return write_comparison_report(results_dir, report_dir=report_dir, run_ids=run_ids, metric=metric,
+                                   threshold=threshold, min_delay=min_delay)

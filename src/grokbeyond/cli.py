@@ -229,7 +229,10 @@ def compare_command(
     if report_only:
         if not results_dir.is_dir():
             _fail(f"no comparison store in {results_dir}; run without --report-only first.")
-        result = write_comparison_report(results_dir, report_dir=report_dir, metric=metric, threshold=threshold)
+        try:
+            result = write_comparison_report(results_dir, report_dir=report_dir, metric=metric, threshold=threshold)
+        except (FileNotFoundError, ValueError) as err:
+            _fail(str(err))
     else:
         overrides = _parse_settings(settings)
         dataset_params = {k.split(".", 1)[1]: v for k, v in overrides.items() if k.startswith("dataset.")}

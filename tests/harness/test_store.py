@@ -9,6 +9,7 @@ import pyarrow.compute  # noqa: F401  (pa.compute)
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
+from sklearn.utils import Bunch
 
 from grokbeyond.harness import (
     SCHEMA,
@@ -37,6 +38,9 @@ def mixed_store(tmp_path_factory):
     store = tmp_path_factory.mktemp("mixed")
     summary = run_suites(MIXED, store, progress=False)
     assert summary.n_finished == 2
+    (store / "report").mkdir()  # what else lives in a store folder: a page, a sweep log
+    (store / "report" / "README.md").write_text("# page")
+    (store / "sweeps.json").write_text("[]")
     return store
 
 
@@ -48,7 +52,7 @@ def test_every_run_file_has_the_one_schema(mixed_store):
 
 
 def test_the_mixed_store_reads_in_one_call_with_pyarrow_dataset(mixed_store):
-    table = ds.dataset(mixed_store, format="parquet").to_table()
+    table = ds.dataset(mixed_store, format="parquet", exclude_invalid_files=True).to_table()
     assert table.schema.remove_metadata().equals(SCHEMA)
     frame = table.to_pandas()
     assert set(frame["family"]) == {"logistic", "gp-classifier"}
@@ -164,3 +168,31 @@ def test_a_file_with_rows_missing_still_reads(tmp_path):
     histories, _ = load_results(tmp_path)
     assert histories["a"].tolist() == [1.0, 2.0, 3.0, 4.0]
     assert histories["b"].tolist()[:2] == [5.0, 6.0] and histories["b"].isna().tolist()[2:] == [True, True]
+
+
+def test_two_rows_for_one_step_and_split_are_refused_not_averaged(tmp_path):
+    replicated = pd.DataFrame({"step": [0, 0], "split": ["train", "train"], "replicate": [0, 1], "a": [1.0, 2.0]})
+    with pytest.raises(ValueError, match="one row per step and split"):
+        write_run(tmp_path, "r", replicated, {"config": {}})
+
+
+def test_a_run_failing_before_step_0_is_stored_as_failed(tmp_path):
+    from grokbeyond.models import NumericalError
+
+    from grokbeyond.harness import executors
+
+    class FailsAtOnce:
+        def fit(self, X, y, eval_set):
+            raise NumericalError("the objective is nan", step=0,
+                                 history=pd.DataFrame(columns=["step", "split", "objective"]))
+
+    data = Bunch(X_train=None, y_train=None, X_test=None, y_test=None)
+    config = {"suite": "s", "dataset": {"name": "x"}, "model": {"family": "y"}, "seed": 0, "run_id": "f"}
+    original = executors.make_run
+    executors.make_run = lambda config, **_: (data, FailsAtOnce())
+    try:
+        assert executors.execute_run(config, tmp_path) == "failed"
+    finally:
+        executors.make_run = original
+    _, runs = load_results(tmp_path)
+    assert runs["status"].tolist() == ["failed"] and "objective is nan" in runs["error"].iloc[0]

@@ -18,8 +18,9 @@ def save_arrays(X_train, y_train, X_test, y_test, folder) -> Path:
     """Save a train/test split as ``<folder>/<sha256>.npz`` and return the path.
 
     The name is the SHA-256 of the arrays' bytes, shapes and dtypes, so the same data
-    always get the same file (and a run that uses it the same run id), and different
-    data never share one.
+    saved into the same folder always get the same file (and a run that names it the
+    same run id), and different data never share one. A run's id includes the file's
+    path: a store whose ``data/`` folder moves runs its user-data runs again.
 
     Parameters
     ----------

@@ -76,7 +76,13 @@ def execute_run(config: dict, results_dir, *, n_threads: int | None = 1, family=
             "n_warnings": len(caught),
             "warnings": sorted({f"{w.category.__name__}: {w.message}" for w in caught}),
             "versions": _versions(), "torch_threads": torch.get_num_threads()}
-    write_run(results_dir, config["run_id"], history, meta)
+    try:
+        write_run(results_dir, config["run_id"], history, meta)
+    except ValueError as err:  # a history the store cannot hold: the run is stored as failed, without it
+        meta.update(status="failed", error=f"the history could not be stored: {err}" + (f" (after {error})"
+                                                                                       if error else ""))
+        write_run(results_dir, config["run_id"], pd.DataFrame(), meta)
+        status = "failed"
     return status
 
 

@@ -76,14 +76,18 @@ def _flat_params(config: dict) -> dict:
 def _long_table(history: pd.DataFrame, meta: dict, run_id: str) -> pa.Table:
     """A run's wide ``history_`` as the store's long table."""
     config = meta.get("config", {})
-    missing = [c for c in _ID_COLUMNS if c not in history]
-    if len(history) and missing:
-        raise ValueError(f"a history must have the columns {list(_ID_COLUMNS)}; {missing} missing.")
     columns = [c for c in history.columns if c not in _ID_COLUMNS]
-    wrong = [c for c in columns if not (pd.api.types.is_numeric_dtype(history[c])
-                                        or pd.api.types.is_bool_dtype(history[c]))]
-    if wrong:
-        raise ValueError(f"history columns must be numeric to be stored; {wrong} are not.")
+    if len(history):  # an empty history (a run that failed before step 0) may have untyped columns
+        missing = [c for c in _ID_COLUMNS if c not in history]
+        if missing:
+            raise ValueError(f"a history must have the columns {list(_ID_COLUMNS)}; {missing} missing.")
+        wrong = [c for c in columns if not (pd.api.types.is_numeric_dtype(history[c])
+                                            or pd.api.types.is_bool_dtype(history[c]))]
+        if wrong:
+            raise ValueError(f"history columns must be numeric to be stored; {wrong} are not.")
+        if history.duplicated(list(_ID_COLUMNS)).any():
+            raise ValueError("a history has one row per step and split; store each replicate of a batched fit "
+                             "as its own run.")
     names = [_INDEXED.match(c) for c in columns]
     quantity = np.array([m["quantity"] if m else c for m, c in zip(names, columns)], dtype=object)
     index = np.array([int(m["index"]) if m else -1 for m in names], dtype=np.int64)
@@ -146,7 +150,9 @@ def write_run(results_dir, run_id: str, history: pd.DataFrame, meta: dict) -> Pa
     Raises
     ------
     ValueError
-        If the history lacks ``step`` / ``split`` or has a non-numeric column.
+        If the history lacks ``step`` / ``split``, has a non-numeric column, or has more
+        than one row per step and split (a batched fit's replicates are stored as runs
+        of their own).
     """
     results_dir = Path(results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
@@ -177,7 +183,8 @@ def _check_version(path: Path, meta: dict) -> None:
         raise ValueError(
             f"{path} is in store format {meta.get('store_version', 1)} (one wide table per run, schemas differing "
             f"between runs); this grokbeyond reads format {STORE_VERSION}. Convert the store once with "
-            f"'grokbeyond migrate {path.parent}' (or grokbeyond.harness.migrate_store); nothing is lost.")
+            f"'grokbeyond migrate --results-dir {path.parent}' (or grokbeyond.harness.migrate_store); nothing is "
+            "lost.")
 
 
 def _run_files(results_dir: Path):
@@ -223,15 +230,17 @@ def _run_history(table: pa.Table) -> pd.DataFrame:
     split = table["split"].to_numpy(zero_copy_only=False).astype(object)
     value = table["value"].to_numpy(zero_copy_only=False).astype(np.float64)
     k = int(np.argmax((step != step[0]) | (split != split[0]))) or len(step)  # quantities per (step, split)
-    if len(step) % k == 0 and np.array_equal(names, np.tile(names[:k], len(step) // k)):
+    if (len(step) % k == 0 and len(set(names[:k])) == k
+            and np.array_equal(names, np.tile(names[:k], len(step) // k))):
         wide = pd.DataFrame(value.reshape(-1, k), columns=list(names[:k]))
         wide.insert(0, "split", split[::k])
         wide.insert(0, "step", step[::k])
     else:
         long = pd.DataFrame({"step": step, "split": split, "name": names, "value": value})
         order = list(dict.fromkeys(names))
-        wide = long.pivot_table(index=["step", "split"], columns="name", values="value", sort=False,
-                                dropna=False).reset_index()
+        rows = list(dict.fromkeys(zip(step, split)))  # the recorded order of the rows
+        wide = long.pivot(index=["step", "split"], columns="name", values="value")  # raises on duplicates
+        wide = wide.reindex(pd.MultiIndex.from_tuples(rows, names=["step", "split"])).reset_index()
         wide = wide[["step", "split", *order]]
         wide.columns.name = None
     front = [c for c in _FRONT if c in wide.columns]

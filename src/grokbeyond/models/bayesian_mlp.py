@@ -138,8 +138,6 @@ class BayesianMLP(TrajectoryClassifier):
         self.random_state = random_state
         self.verbose = verbose
 
-    # Recorded rows use the posterior predictive, not the one-sample gradient pass.
-
     def _check_params(self):
         check_scalar(self.hidden_size, "hidden_size", Integral, min_val=1)
         check_scalar(self.lr, "lr", Real, min_val=0.0, include_boundaries="neither")

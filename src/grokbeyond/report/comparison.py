@@ -11,6 +11,7 @@ import pandas as pd
 from .._version import __version__
 from ..grokking import detect_grokking, summarise_grokking
 from .figures import plot_comparison
+from .pages import _cell_name, _varying
 
 __all__ = ["Comparison", "write_comparison_report"]
 
@@ -48,7 +49,8 @@ def _set(row, section) -> dict:
 
 def _table(histories, runs, detect) -> pd.DataFrame:
     rows = []
-    for family, family_runs in runs.groupby("family", sort=False):
+    for cell, family_runs in runs.groupby("cell", sort=False):
+        family = family_runs["family"].iloc[0]
         history = histories[histories["run_id"].isin(family_runs["run_id"])]
         finished = family_runs[family_runs["status"] == "finished"]
         results = [detect_grokking(run, **detect) for _, run in
@@ -57,7 +59,8 @@ def _table(histories, runs, detect) -> pd.DataFrame:
         last = history[history["step"] == history.groupby("run_id")["step"].transform("max")]
         final_test = last[last["split"] == "test"][detect["metric"]]
         rows.append({
-            "family": family, "runs": len(family_runs), "failed": len(family_runs) - len(finished),
+            "family": family, "runs of": cell,
+            "runs": len(family_runs), "failed": len(family_runs) - len(finished),
             "phases": "" if summary is None else ", ".join(f"{n} {p}" for p, n in summary.phase_counts.items()),
             "grokking": None if summary is None else summary.fraction_grokking,
             "median train ≥ threshold (step)": None if summary is None else summary.median_t_memorise,
@@ -68,11 +71,12 @@ def _table(histories, runs, detect) -> pd.DataFrame:
             "final test accuracy": float(final_test.mean()) if len(final_test) else None,
             "s per run": float(family_runs["wall_time_s"].median()),
         })
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    return table if (table["runs of"] != table["family"]).any() else table.drop(columns="runs of")
 
 
-def write_comparison_report(results_dir, *, report_dir=None, suites=None, metric="accuracy", threshold=0.95,
-                            min_delay=10):
+def write_comparison_report(results_dir, *, report_dir=None, suites=None, run_ids=None, metric="accuracy",
+                            threshold=0.95, min_delay=10):
     """Write a comparison's table, figure and page from its store (trains nothing).
 
     Parameters
@@ -83,7 +87,14 @@ def write_comparison_report(results_dir, *, report_dir=None, suites=None, metric
         Where ``README.md``, ``table.csv`` and ``comparison.png`` go; ``None`` is
         ``<results_dir>/report``.
     suites : sequence of str or None, default=None
-        The comparison's suites (one per family); ``None`` takes every suite in the store.
+        The comparison's suites (one per family), in the table's order; ``None`` takes
+        every suite in the store.
+    run_ids : sequence of str or None, default=None
+        Only these runs (:func:`~grokbeyond.compare` passes those of its suites).
+
+    Runs that differ in anything but the family and the seed (another dataset setting,
+    concealment or family parameters stored in the same folder) are separate rows and
+    lines, never pooled.
     metric : str, default="accuracy"
         The metric compared; a regressor's ``sign_accuracy`` stands in for ``accuracy``.
     threshold, min_delay
@@ -104,15 +115,21 @@ def write_comparison_report(results_dir, *, report_dir=None, suites=None, metric
 
     results_dir = Path(results_dir)
     histories, runs = load_results(results_dir)
+    if run_ids is not None:
+        order = {run_id: i for i, run_id in enumerate(run_ids)}
+        runs = runs[runs["run_id"].isin(order)].sort_values("run_id", key=lambda s: s.map(order), kind="stable")
     if suites is not None:  # the families in the order of their suites
         order = {name: i for i, name in enumerate(suites)}
         runs = runs[runs["suite"].isin(order)].sort_values("suite", key=lambda s: s.map(order), kind="stable")
     if runs.empty:
         raise ValueError(f"{results_dir} holds no run of the comparison.")
+    swept = [c for c in _varying(runs) if c not in ("family", "suite")]
+    runs = runs.assign(cell=runs.apply(lambda r: ", ".join(filter(None, [r["family"], _cell_name(r, swept)])),
+                                       axis=1))
     report_dir = Path(report_dir) if report_dir is not None else results_dir / "report"
     report_dir.mkdir(parents=True, exist_ok=True)
     histories = histories[histories["run_id"].isin(runs["run_id"])].merge(
-        runs[["run_id", "family", "seed"]], on="run_id")
+        runs[["run_id", "family", "cell", "seed"]], on="run_id")
     if metric == "accuracy" and "sign_accuracy" in histories:  # regressors on ±1 labels
         histories = histories.assign(accuracy=histories.get("accuracy", pd.Series(index=histories.index))
                                      .fillna(histories["sign_accuracy"]))
@@ -122,7 +139,7 @@ def write_comparison_report(results_dir, *, report_dir=None, suites=None, metric
     first = runs.iloc[0]
     params = {k: v for k, v in _set(first, "dataset").items() if k != "signed_labels"}
     data_call = f"{first['dataset']}({', '.join(f'{k}={v!r}' for k, v in params.items())}, random_state=seed)"
-    fig = plot_comparison(histories, "family", metric=metric,
+    fig = plot_comparison(histories, "cell", metric=metric,
                           title=f"{data_call}: mean and 95% CI over {runs['seed'].nunique()} seeds")
     fig.savefig(report_dir / "comparison.png", dpi=100)
     model = {family: _set(group.iloc[0], "model") for family, group in runs.groupby("family", sort=False)}
@@ -135,7 +152,8 @@ def write_comparison_report(results_dir, *, report_dir=None, suites=None, metric
         f"Written by `grokbeyond.compare` (grokbeyond {__version__}) from the store `{results_dir}` "
         f"({len(runs)} runs of {runs['suite'].nunique()} suites, one per family).",
         "",
-        f"- Data: `{data_call}` (each seed draws the data and seeds the model; every family sees the same draw).",
+        f"- Data: `{data_call}` (each seed draws the data and seeds the model; every family sees the same draw)"
+        + (f"; differing between runs: {', '.join(swept)} (separate rows)." if swept else "."),
         f"- Grokking: train and test {metric} ≥ {threshold}, gap ≥ {min_delay} steps to count as grokking; a run "
         "whose test metric never gets there is censored (never given the budget). Regressors are fitted to "
         "±1-coded labels; their accuracy is the sign accuracy.",

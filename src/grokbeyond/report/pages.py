@@ -31,7 +31,8 @@ def _varying(runs: pd.DataFrame) -> list[str]:
     columns = [c for c in ("family", "dataset", "suite", "case") if c in runs]
     columns += [c for c in runs.columns if c.startswith(("dataset.", "model.")) and c not in ("dataset.name",
                                                                                                 "model.family")]
-    return [c for c in columns if runs[c].astype(str).nunique() > 1]
+    # As text, missing values included (pandas' own astype(str) keeps NaN missing, and nunique drops it).
+    return [c for c in columns if runs[c].astype(object).map(str).nunique() > 1]
 
 
 def _cell_name(row, swept) -> str:
