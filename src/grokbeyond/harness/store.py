@@ -334,6 +334,15 @@ def migrate_store(path) -> int:
         If ``path`` is not a folder.
     ValueError
         If a file is not a grokbeyond run file; the message names it.
+
+    Examples
+    --------
+    ::
+
+        from grokbeyond.harness import load_results, migrate_store
+
+        migrate_store("grokbeyond-results/store")     # once; the command line: grokbeyond migrate
+        histories, runs = load_results("grokbeyond-results/store")
     """
     path = Path(path)
     if not path.is_dir():

@@ -110,6 +110,15 @@ def write_comparison_report(results_dir, *, report_dir=None, suites=None, run_id
         If ``results_dir`` is not a store.
     ValueError
         If it holds no run of the suites.
+
+    Examples
+    --------
+    Redraw a comparison's page from its store, training nothing::
+
+        from grokbeyond.report import write_comparison_report
+
+        result = write_comparison_report("grokbeyond-results/compare-sparse_parity")
+        result.table
     """
     from ..harness import load_results
 

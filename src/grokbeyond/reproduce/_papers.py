@@ -226,6 +226,16 @@ def run_paper(name: str, *, results_dir="grokbeyond-results", report_dir=None, r
     ------
     ValueError
         For an unknown paper or experiment.
+
+    Examples
+    --------
+    E4 and E5–E6 of Miller et al. (2023), reduced, on two processes (a minute)::
+
+        from grokbeyond.reproduce import run_paper
+
+        out = run_paper("miller2023", quick=True, experiments=["E4", "E5-E6"], n_jobs=2,
+                        reference_dir="../shared/reference")
+        out["claims"][["experiment", "holds"]]
     """
     paper = get_paper(name)
     suites = paper.suites(quick=quick, experiments=experiments)
@@ -272,6 +282,12 @@ def write_paper_report(name: str, results_dir, *, report_dir=None, reference_dir
         If ``results_dir`` is not a store.
     ValueError
         If the paper is unknown or the store holds no runs.
+
+    Examples
+    --------
+    Rewrite a page after changing a figure, from a store a run left::
+
+        write_paper_report("miller2023", "grokbeyond-results/miller2023", report_dir="reports/miller2023")
     """
     paper = get_paper(name)
     results_dir = Path(results_dir)
