@@ -12,9 +12,8 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.base import is_regressor
-from sklearn.utils import Bunch
 
-from .registry import get_dataset, get_family
+from .registry import get_family
 from .report.comparison import Comparison, write_comparison_report
 
 __all__ = ["BUDGETS", "Comparison", "compare", "comparison_suites"]
@@ -37,7 +36,7 @@ def _user_data(dataset, results_dir: Path) -> dict:
     """User arrays saved into the store's ``data/`` folder, as the ``arrays`` dataset's config."""
     from .datasets import save_arrays
 
-    if isinstance(dataset, Bunch) or isinstance(dataset, dict):
+    if isinstance(dataset, dict):  # a Bunch is a dict
         missing = [k for k in ("X_train", "y_train", "X_test", "y_test") if k not in dataset]
         if missing:
             raise ValueError(f"a dataset Bunch needs X_train, y_train, X_test, y_test; {missing} missing.")
@@ -88,11 +87,11 @@ def comparison_suites(dataset, families, *, seeds=(0, 1, 2), dataset_params=None
     if n_concealed:
         data_config["n_concealed"] = n_concealed
     name = name or f"compare-{data_config['name'] if data_config['name'] != 'arrays' else 'data'}"
+    regressors = [family for family in families if is_regressor(get_family(family)())]
     suites = []
     for family in families:
-        cls = get_family(family)
         dataset_section = dict(data_config)
-        if is_regressor(cls()):
+        if family in regressors:
             dataset_section["signed_labels"] = True
         suite = {"name": f"{name}-{family}", "seeds": seeds, "dataset": dataset_section,
                  "model": {"family": family, **BUDGETS.get(family, {}), **family_params.get(family, {})}}
@@ -100,11 +99,9 @@ def comparison_suites(dataset, families, *, seeds=(0, 1, 2), dataset_params=None
         suites.append(suite)
     probe = {**suites[0], "seed": seeds[0]}
     data, _ = make_run({**probe, "dataset": data_config})  # the dataset's own errors, before anything runs
-    if len(np.unique(data.y_train)) > 2:
-        regressors = [f for f in families if is_regressor(get_family(f)())]
-        if regressors:
-            raise ValueError(f"{regressors} are regressors and the data have more than two classes; regressors "
-                             "compare on binary labels only.")
+    if len(np.unique(data.y_train)) > 2 and regressors:
+        raise ValueError(f"{regressors} are regressors and the data have more than two classes; regressors "
+                         "compare on binary labels only.")
     return suites
 
 
@@ -185,8 +182,6 @@ def compare(dataset="sparse_parity", families=tuple(BUDGETS), *, seeds=(0, 1, 2)
         name or f"compare-{label}")
     if not isinstance(dataset, str):
         dataset = _user_data(dataset, results_dir)
-    else:
-        get_dataset(dataset)  # a clear error for an unknown name before anything else
     suites = comparison_suites(dataset, families, seeds=seeds, dataset_params=dataset_params,
                                family_params=family_params, n_concealed=n_concealed, name=name)
     run_suites(suites, results_dir, n_jobs=n_jobs, scheduler=scheduler, progress=progress,

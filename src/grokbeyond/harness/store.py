@@ -61,16 +61,17 @@ SCHEMA = pa.schema([
 _META_KEY = b"grokbeyond.run"
 _INDEXED = re.compile(r"^(?P<quantity>.+)_(?P<index>\d+)$")
 _ID_COLUMNS = ("step", "split")
-_FRONT = ("step", "split", "replicate", "objective", "data_fit", "complexity", "loss", "error", "accuracy")
 
 
 def _param_text(value) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def _flat_params(config: dict) -> dict:
+def _flat_params(config: dict, *, names: bool = False) -> dict:
+    """``{"dataset.X": value, "model.Y": value}`` of a run's config (with ``dataset.name`` and
+    ``model.family`` when ``names``)."""
     return {f"{section}.{key}": value for section in ("dataset", "model")
-            for key, value in config.get(section, {}).items() if key not in ("name", "family")}
+            for key, value in config.get(section, {}).items() if names or key not in ("name", "family")}
 
 
 def _long_table(history: pd.DataFrame, meta: dict, run_id: str) -> pa.Table:
@@ -105,9 +106,7 @@ def _long_table(history: pd.DataFrame, meta: dict, run_id: str) -> pa.Table:
     params = _flat_params(config)
     keys = np.array(list(params), dtype=object)
     items = np.array([_param_text(v) for v in params.values()], dtype=object)
-    m = len(keys)
-    params_array = pa.MapArray.from_arrays(pa.array(np.arange(0, (n_rows + 1) * m, m, dtype=np.int32) if m else
-                                                    np.zeros(n_rows + 1, dtype=np.int32)),
+    params_array = pa.MapArray.from_arrays(pa.array(np.arange(n_rows + 1, dtype=np.int32) * len(keys)),
                                            pa.array(np.tile(keys, n_rows), type=pa.string()),
                                            pa.array(np.tile(items, n_rows), type=pa.string()))
     constant = {"run_id": run_id, "suite": config.get("suite"), "case": config.get("case"),
@@ -178,13 +177,16 @@ def _read_meta(path: Path) -> dict:
     return json.loads(metadata[_META_KEY])
 
 
-def _check_version(path: Path, meta: dict) -> None:
+def _read_current_meta(path: Path) -> dict:
+    """A run file's metadata, refusing files of an older store format with the fix named."""
+    meta = _read_meta(path)
     if meta.get("store_version", 1) != STORE_VERSION:
         raise ValueError(
             f"{path} is in store format {meta.get('store_version', 1)} (one wide table per run, schemas differing "
             f"between runs); this grokbeyond reads format {STORE_VERSION}. Convert the store once with "
             f"'grokbeyond migrate --results-dir {path.parent}' (or grokbeyond.harness.migrate_store); nothing is "
             "lost.")
+    return meta
 
 
 def _run_files(results_dir: Path):
@@ -204,9 +206,7 @@ def finished_run_ids(results_dir) -> set[str]:
         return set()
     done = set()
     for path in _run_files(results_dir):
-        meta = _read_meta(path)
-        _check_version(path, meta)
-        if meta.get("status") == "finished":
+        if _read_current_meta(path).get("status") == "finished":
             done.add(path.stem)
     return done
 
@@ -243,8 +243,7 @@ def _run_history(table: pa.Table) -> pd.DataFrame:
         wide = wide.reindex(pd.MultiIndex.from_tuples(rows, names=["step", "split"])).reset_index()
         wide = wide[["step", "split", *order]]
         wide.columns.name = None
-    front = [c for c in _FRONT if c in wide.columns]
-    return wide[[*front, *[c for c in wide.columns if c not in front]]]
+    return wide
 
 
 def load_results(path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -289,12 +288,11 @@ def load_results(path) -> tuple[pd.DataFrame, pd.DataFrame]:
         raise FileNotFoundError(f"no results store at {path}.")
     histories, runs = [], []
     for file in _run_files(path):
-        meta = _read_meta(file)
-        _check_version(file, meta)
+        meta = _read_current_meta(file)
         history = _run_history(pq.read_table(file, columns=["step", "split", "quantity", "index", "value"]))
         histories.append(history.assign(run_id=meta["run_id"]))
         config = meta.get("config", {})
-        flat = {f"{section}.{k}": v for section in ("dataset", "model") for k, v in config.get(section, {}).items()}
+        flat = _flat_params(config, names=True)
         runs.append({"run_id": meta["run_id"], "suite": config.get("suite"), "case": config.get("case"),
                      "family": config.get("model", {}).get("family"),
                      "dataset": config.get("dataset", {}).get("name"), "seed": config.get("seed"),

@@ -208,7 +208,8 @@ def write_store_report(results_dir, out_dir, *, metric="accuracy", threshold=0.9
     swept = _varying(finished)
     if "suite" in swept and len(swept) > 1:  # a suite per family (a comparison): the suite adds nothing
         rest = [c for c in swept if c != "suite"]
-        if (finished.astype({c: str for c in rest}).groupby(rest)["suite"].nunique() == 1).all():
+        label = finished.apply(lambda r: _cell_name(r, rest), axis=1)  # text: missing values are not dropped
+        if finished.groupby(label)["suite"].nunique().eq(1).all():
             swept = rest
     for name in [*(phase_axes or ()), *([gap_against] if gap_against else [])]:
         if name not in swept:
