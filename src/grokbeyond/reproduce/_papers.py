@@ -104,9 +104,11 @@ class Paper:
         return sorted(dict.fromkeys(found), key=natural)
 
     def claims_module(self):
+        """The paper's ``claims`` module (``DETECTION``, ``CLAIMS``, optional ``EXTRA_ROWS``)."""
         return importlib.import_module(f"{self.module}.claims")
 
     def page_module(self):
+        """The paper's ``page`` module (``INTRO``, ``sections(context)``)."""
         return importlib.import_module(f"{self.module}.page")
 
 
