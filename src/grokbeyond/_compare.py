@@ -107,7 +107,7 @@ def comparison_suites(dataset, families, *, seeds=(0, 1, 2), dataset_params=None
 
 def compare(dataset="sparse_parity", families=tuple(BUDGETS), *, seeds=(0, 1, 2), dataset_params=None,
             family_params=None, n_concealed=0, results_dir=None, report_dir=None, name=None, metric="accuracy",
-            threshold=0.95, min_delay=10, n_jobs=1, scheduler=None, progress=False):
+            threshold=0.95, min_delay=10, n_jobs=1, scheduler=None, progress=False, batch=True):
     """Run several model families on one dataset and compare their trajectories and grokking.
 
     Every family is fitted on the same data draw per seed (``random_state=seed`` for
@@ -151,6 +151,8 @@ def compare(dataset="sparse_parity", families=tuple(BUDGETS), *, seeds=(0, 1, 2)
         ``"local"`` or a Dask scheduler address (see :func:`~grokbeyond.harness.run_suite`).
     progress : bool, default=False
         A progress bar counting runs.
+    batch : bool, default=True
+        Train each family's seeds as one batched model where the family can batch.
 
     Returns
     -------
@@ -184,7 +186,7 @@ def compare(dataset="sparse_parity", families=tuple(BUDGETS), *, seeds=(0, 1, 2)
         dataset = _user_data(dataset, results_dir)
     suites = comparison_suites(dataset, families, seeds=seeds, dataset_params=dataset_params,
                                family_params=family_params, n_concealed=n_concealed, name=name)
-    run_suites(suites, results_dir, n_jobs=n_jobs, scheduler=scheduler, progress=progress,
+    run_suites(suites, results_dir, n_jobs=n_jobs, scheduler=scheduler, progress=progress, batch=batch,
                desc=name or f"compare-{label}")
     run_ids = [config["run_id"] for suite in suites for config in expand_suite(suite)]
     return write_comparison_report(results_dir, report_dir=report_dir, run_ids=run_ids, metric=metric,

@@ -25,6 +25,9 @@ _N_JOBS = typer.Option(1, "--n-jobs", help="Worker processes, one torch thread e
 _SCHEDULER = typer.Option(None, "--scheduler", help="Run on Dask: 'local' starts a LocalCluster of N_JOBS workers; "
                                                     "else a scheduler address (tcp://HOST:8786) whose workers share "
                                                     "RESULTS_DIR. Default: joblib processes.")
+_BATCH = typer.Option(True, "--batch/--no-batch", help="Train a suite's compatible runs (seeds, replicate parameters, "
+                                                      "data of one shape) as batched models; each is still stored "
+                                                      "as its own run.")
 _SEEDS = typer.Option(None, "--seeds", help="Comma-separated seeds, replacing the suites' own.")
 _SET = typer.Option(None, "--set", help="Override a setting: dataset.KEY=VALUE or model.KEY=VALUE (compare: "
                                         "FAMILY.KEY=VALUE too); VALUE is read as JSON, else as text. Repeatable.")
@@ -92,6 +95,7 @@ def run_command(
     results_dir: Path = typer.Option(Path("grokbeyond-results/store"), "--results-dir", help=_RESULTS_HELP),
     n_jobs: int = _N_JOBS,
     scheduler: Optional[str] = _SCHEDULER,
+    batch: bool = _BATCH,
     seeds: Optional[str] = _SEEDS,
     settings: Optional[List[str]] = _SET,
     quick: bool = typer.Option(False, "--quick", help="Apply each suite's [quick] section."),
@@ -114,7 +118,7 @@ def run_command(
                     typer.echo(f"{config['run_id']}  {state}  {spec['name']}  seed={config['seed']}  {case}"
                                f"dataset={config['dataset']}  model={config['model']}")
             return
-        summary = run_suites(specs, results_dir, n_jobs=n_jobs, scheduler=scheduler)
+        summary = run_suites(specs, results_dir, n_jobs=n_jobs, scheduler=scheduler, batch=batch)
     except (FileNotFoundError, ValueError, TypeError) as err:
         _fail(str(err))
     typer.echo(f"{summary.n_runs} runs: {summary.n_skipped} already stored, {summary.n_finished} finished, "
@@ -164,6 +168,7 @@ def reproduce_command(
                                                                                "../shared/reference]."),
     n_jobs: int = _N_JOBS,
     scheduler: Optional[str] = _SCHEDULER,
+    batch: bool = _BATCH,
     report_only: bool = typer.Option(False, "--report-only", help="Rewrite the page from the store; train nothing."),
 ) -> None:
     """Reproduce a paper: its suites into one resumable store, then its claims table and figures."""
@@ -190,7 +195,8 @@ def reproduce_command(
         else:
             spec.suites(experiments=wanted)  # an unknown experiment is a usage error, before anything runs
             out = run_paper(paper, results_dir=results_dir, report_dir=report_dir, reference_dir=reference_dir,
-                            quick=quick, experiments=wanted, n_jobs=n_jobs, scheduler=scheduler)
+                            quick=quick, experiments=wanted, n_jobs=n_jobs, scheduler=scheduler,
+                            batch=batch)
             failed = out["summary"].n_failed
     except (FileNotFoundError, ValueError) as err:
         _fail(str(err))
@@ -218,6 +224,7 @@ def compare_command(
     threshold: float = _THRESHOLD,
     n_jobs: int = _N_JOBS,
     scheduler: Optional[str] = _SCHEDULER,
+    batch: bool = _BATCH,
     report_only: bool = typer.Option(False, "--report-only", help="Rewrite the page from the store; train nothing."),
 ) -> None:
     """Run several families on one dataset (one suite each, one store); a figure and a grokking table."""
@@ -250,7 +257,7 @@ def compare_command(
             result = compare(dataset, family_list, seeds=_parse_seeds(seeds), dataset_params=dataset_params,
                              family_params=family_params, n_concealed=n_concealed, results_dir=results_dir,
                              report_dir=report_dir, metric=metric, threshold=threshold, n_jobs=n_jobs,
-                             scheduler=scheduler, progress=True)
+                             scheduler=scheduler, progress=True, batch=batch)
         except (ValueError, TypeError) as err:
             _fail(str(err))
     failed = int((result.runs["status"] != "finished").sum())

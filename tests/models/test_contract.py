@@ -102,3 +102,36 @@ def test_registered_name_resolves_in_a_suite(family):
     name, estimator, _, _ = family
     check_suite({"name": "contract", "seeds": [0], "dataset": {"name": "sparse_parity"},
                  "model": {"family": name, "max_iter": STEPS}})
+
+
+def _replicate_data(estimator, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(40, 3))
+    y = (X[:, 0] + 0.3 * rng.normal(size=40) > 0).astype(int)
+    if is_regressor(estimator):
+        y = 2.0 * y - 1.0
+    return X[:30], y[:30], (X[30:], y[30:])
+
+
+@pytest.mark.parametrize("name, cls", FAMILIES, ids=[name for name, _ in FAMILIES])
+def test_batched_replicates_match_fits_alone(name, cls):
+    # Replicates with their own seeds, data and replicate parameters, trained as one batched
+    # model (minibatches where the family has them), each match the estimator fitted alone.
+    from grokbeyond.models import fit_batched
+
+    template = _small(cls).set_params(max_iter=6, eval_every=2)
+    if "batch_size" in template.get_params():
+        template.set_params(batch_size=8)
+    members = [clone(template).set_params(random_state=seed) for seed in (0, 1, 2)]
+    for member, scale in zip(members, (1.0, 0.5, 2.0)):
+        if "init_scale" in cls._replicate_params:
+            member.set_params(init_scale=scale)
+        if "weight_init" in cls._replicate_params:
+            member.set_params(weight_init=[scale, -scale, 0.0])
+    datasets = [_replicate_data(template, seed) for seed in (10, 11, 12)]
+    outcomes = fit_batched(members, datasets)
+    assert outcomes == [None, None, None]
+    for member, (X, y, eval_set) in zip(members, datasets):
+        alone = clone(member).fit(X, y, eval_set=eval_set)
+        pd.testing.assert_frame_equal(member.history_, alone.history_, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(member.predict(eval_set[0]), alone.predict(eval_set[0]), rtol=1e-5, atol=1e-6)

@@ -49,12 +49,6 @@ def test_minibatches_cover_each_epoch_and_depend_on_random_state(separable):
     c = LogisticRegression(max_iter=30, batch_size=1, random_state=1).fit(X, y)
     np.testing.assert_array_equal(a.coef_, b.coef_)
     assert not np.array_equal(a.coef_, c.coef_)
-    import torch
-
-    batches = LogisticRegression(batch_size=3)._batches(10, torch.Generator().manual_seed(0))
-    epoch = [next(batches) for _ in range(4)]
-    assert [len(index) for index in epoch] == [3, 3, 3, 1]
-    assert sorted(torch.cat(epoch).tolist()) == list(range(10))
 
 
 def test_adamw_option_and_memorisation_on_competing_features():

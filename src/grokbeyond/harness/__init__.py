@@ -1,7 +1,7 @@
 """The harness, the one way anything runs: suite files expanded into runs, a resumable
 parquet store with one schema, execution on joblib processes or Dask."""
 
-from .executors import SuiteSummary, execute_run, run_suite, run_suites
+from .executors import SuiteSummary, batch_runs, execute_batch, execute_run, run_suite, run_suites
 from .store import SCHEMA, STORE_VERSION, finished_run_ids, load_results, migrate_store, write_run
 from .suites import check_suite, expand_suite, load_suite, make_run, override_suite, run_id
 
@@ -9,7 +9,9 @@ __all__ = [
     "SCHEMA",
     "STORE_VERSION",
     "SuiteSummary",
+    "batch_runs",
     "check_suite",
+    "execute_batch",
     "execute_run",
     "expand_suite",
     "finished_run_ids",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 import traceback
 import warnings
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from importlib import metadata
 
 import joblib
+import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
@@ -17,7 +19,7 @@ from ..registry import get_dataset, get_family
 from .store import finished_run_ids, write_run
 from .suites import expand_suite, make_run
 
-__all__ = ["SuiteSummary", "execute_run", "run_suite", "run_suites"]
+__all__ = ["SuiteSummary", "batch_runs", "execute_batch", "execute_run", "run_suite", "run_suites"]
 
 _PACKAGES = ("grokbeyond", "torch", "gpytorch", "pyro-ppl", "scikit-learn", "numpy", "pandas")
 
@@ -30,6 +32,25 @@ def _versions() -> dict:
         except metadata.PackageNotFoundError:
             out[name] = None
     return out
+
+
+def _store_run(results_dir, config, history, status, error, trace, caught, wall_time, torch_threads, batch=None):
+    """Write one run's history and metadata; a history the store cannot hold makes it failed."""
+    meta = {"config": {k: v for k, v in config.items() if k != "run_id"}, "status": status,
+            "wall_time_s": wall_time, "error": error, "traceback": trace,
+            "n_warnings": len(caught),
+            "warnings": sorted({f"{w.category.__name__}: {w.message}" for w in caught}),
+            "versions": _versions(), "torch_threads": torch_threads}
+    if batch is not None:
+        meta["batch"] = batch
+    try:
+        write_run(results_dir, config["run_id"], history, meta)
+    except ValueError as err:  # a history the store cannot hold: the run is stored as failed, without it
+        meta.update(status="failed", error=f"the history could not be stored: {err}" + (f" (after {error})"
+                                                                                       if error else ""))
+        write_run(results_dir, config["run_id"], pd.DataFrame(), meta)
+        status = "failed"
+    return status
 
 
 def execute_run(config: dict, results_dir, *, n_threads: int | None = 1, family=None, dataset=None) -> str:
@@ -71,19 +92,126 @@ def execute_run(config: dict, results_dir, *, n_threads: int | None = 1, family=
         except Exception as err:  # noqa: BLE001 - every failure is recorded with its run
             status, error, trace = "failed", f"{type(err).__name__}: {err}", traceback.format_exc()
             history = getattr(err, "history", history)
-    meta = {"config": {k: v for k, v in config.items() if k != "run_id"}, "status": status,
-            "wall_time_s": time.perf_counter() - start, "error": error, "traceback": trace,
-            "n_warnings": len(caught),
-            "warnings": sorted({f"{w.category.__name__}: {w.message}" for w in caught}),
-            "versions": _versions(), "torch_threads": torch.get_num_threads()}
+    return _store_run(results_dir, config, history, status, error, trace, caught,
+                      time.perf_counter() - start, torch.get_num_threads())
+
+
+def execute_batch(configs, results_dir, *, n_threads: int | None = 1, family=None, dataset=None) -> list[str]:
+    """Fit runs of one family that share shapes as one batched model; store each run.
+
+    Each run is stored under its own run id exactly as :func:`execute_run` stores it,
+    with ``meta["batch"]`` (the batch's size and wall time). A numerical failure of one
+    replicate fails only its run. If the batch cannot be built or trained as one (any
+    other exception), every run is executed alone, so each failure is its own run's.
+
+    Parameters
+    ----------
+    configs : sequence of dict
+        Runs from :func:`~grokbeyond.harness.expand_suite` that :func:`batch_runs`
+        grouped together.
+    results_dir, n_threads, family, dataset
+        As :func:`execute_run`.
+
+    Returns
+    -------
+    list of str
+        The runs' statuses.
+    """
+    import torch
+
+    from ..models import fit_batched
+
+    if len(configs) == 1:
+        return [execute_run(configs[0], results_dir, n_threads=n_threads, family=family, dataset=dataset)]
+    if n_threads is not None:
+        torch.set_num_threads(n_threads)
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            runs = [make_run(config, family=family, dataset=dataset) for config in configs]
+            outcomes = fit_batched([estimator for _, estimator in runs],
+                                   [(data.X_train, data.y_train, (data.X_test, data.y_test)) for data, _ in runs])
+        except Exception:  # noqa: BLE001 - a batch that cannot run as one runs run by run
+            return [execute_run(config, results_dir, n_threads=n_threads, family=family, dataset=dataset)
+                    for config in configs]
+    wall_time = time.perf_counter() - start
+    batch = {"size": len(configs), "wall_time_s": wall_time}
+    statuses = []
+    for config, (_, estimator), outcome in zip(configs, runs, outcomes):
+        if outcome is None:
+            history, status, error = estimator.history_, "finished", None
+        else:
+            history, status, error = outcome.history, "failed", f"{type(outcome).__name__}: {outcome}"
+        statuses.append(_store_run(results_dir, config, history, status, error, None, caught,
+                                   wall_time / len(configs), torch.get_num_threads(), batch))
+    return statuses
+
+
+def batch_runs(configs, *, n_jobs: int = 1, max_replicates: int | None = None, family=None, dataset=None):
+    """Group runs into batches that can train as one batched model.
+
+    Runs batch together when they have the same suite and family, the same model
+    parameters except the seed and the family's replicate parameters, and data of the
+    same shapes and classes (each run's data is built here to see them). A group is
+    cut into ``n_jobs`` near-equal batches so every worker has one, and into batches
+    of at most ``max_replicates`` runs. Runs of a family that cannot batch, or whose
+    data cannot be built, are batches of one.
+
+    Parameters
+    ----------
+    configs : sequence of dict
+        Runs from :func:`~grokbeyond.harness.expand_suite`.
+    n_jobs : int, default=1
+        Workers the batches will share.
+    max_replicates : int or None, default=None
+        Largest batch; ``None``: no limit but ``n_jobs``'s.
+    family, dataset : dict or None, default=None
+        Family classes and dataset functions by name (``None``: the registry's).
+
+    Returns
+    -------
+    list of list of dict
+        The batches, in the order of their first run.
+    """
+    groups: dict = {}
+    for config in configs:
+        groups.setdefault(_batch_key(config, family, dataset), []).append(config)
+    batches = []
+    for key, group in groups.items():
+        if key[0] is None:
+            batches += [[config] for config in group]
+            continue
+        size = math.ceil(len(group) / max(n_jobs, 1))
+        if max_replicates is not None:
+            size = min(size, max_replicates)
+        size = max(size, 1)
+        n_batches = math.ceil(len(group) / size)
+        batches += [list(part) for part in _split(group, n_batches)]
+    return sorted(batches, key=lambda batch: configs.index(batch[0]))
+
+
+def _split(group, n_parts):
+    """``group`` in ``n_parts`` contiguous parts of near-equal size."""
+    bounds = [round(i * len(group) / n_parts) for i in range(n_parts + 1)]
+    return [group[a:b] for a, b in zip(bounds, bounds[1:])]
+
+
+def _batch_key(config, families, datasets):
+    """What runs must share to batch; ``(None, run_id)`` for a run that cannot."""
+    family = (families or {}).get(config["model"]["family"])
+    dataset = (datasets or {}).get(config["dataset"]["name"])
     try:
-        write_run(results_dir, config["run_id"], history, meta)
-    except ValueError as err:  # a history the store cannot hold: the run is stored as failed, without it
-        meta.update(status="failed", error=f"the history could not be stored: {err}" + (f" (after {error})"
-                                                                                       if error else ""))
-        write_run(results_dir, config["run_id"], pd.DataFrame(), meta)
-        status = "failed"
-    return status
+        data, estimator = make_run(config, family=family, dataset=dataset)
+    except Exception:  # noqa: BLE001 - its own run will record the error
+        return None, config["run_id"]
+    if not estimator._batchable:
+        return None, config["run_id"]
+    free = {"random_state", "verbose", *estimator._replicate_params}
+    params = repr(sorted((k, v) for k, v in estimator.get_params(deep=False).items() if k not in free))
+    shapes = tuple(np.shape(data[name]) for name in ("X_train", "y_train", "X_test", "y_test"))
+    classes = () if estimator._y_numeric else tuple(np.unique(data.y_train).tolist())
+    return config["suite"], type(estimator), params, shapes, classes
 
 
 @dataclass(frozen=True)
@@ -107,7 +235,7 @@ class SuiteSummary:
 
 
 def run_suite(suite: dict, results_dir, *, n_jobs: int = 1, scheduler: str | None = None,
-              progress: bool = True) -> SuiteSummary:
+              progress: bool = True, batch: bool = True, max_replicates: int | None = None) -> SuiteSummary:
     """Run every run of ``suite`` not yet stored as finished in ``results_dir``.
 
     Runs execute in joblib processes (``n_jobs``; 1 runs in this process), or on a Dask
@@ -130,20 +258,26 @@ def run_suite(suite: dict, results_dir, *, n_jobs: int = 1, scheduler: str | Non
         the address of a running Dask scheduler, e.g. ``"tcp://10.0.0.5:8786"``.
     progress : bool, default=True
         A tqdm bar counting runs.
+    batch, max_replicates
+        Batched training, as :func:`run_suites` does it.
 
     Returns
     -------
     SuiteSummary
     """
-    return run_suites([suite], results_dir, n_jobs=n_jobs, scheduler=scheduler, progress=progress)
+    return run_suites([suite], results_dir, n_jobs=n_jobs, scheduler=scheduler, progress=progress, batch=batch,
+                      max_replicates=max_replicates)
 
 
 def run_suites(suites, results_dir, *, n_jobs: int = 1, scheduler: str | None = None, progress: bool = True,
-               desc: str | None = None) -> SuiteSummary:
+               desc: str | None = None, batch: bool = True, max_replicates: int | None = None) -> SuiteSummary:
     """Run several suites into one store as one pool of runs (see :func:`run_suite`).
 
     The runs of all suites share the workers, in the order given, so a short suite
-    does not leave a worker idle while a long one waits.
+    does not leave a worker idle while a long one waits. Runs that can train as one
+    batched model (:func:`batch_runs`: a suite's seeds and replicate parameters, data
+    of one shape) do, each still stored as its own run; a resumed sweep batches only
+    the runs not yet stored.
 
     Parameters
     ----------
@@ -153,6 +287,10 @@ def run_suites(suites, results_dir, *, n_jobs: int = 1, scheduler: str | None = 
         As :func:`run_suite`.
     desc : str or None, default=None
         Label of the progress bar (default: the suites' names).
+    batch : bool, default=True
+        Whether to train compatible runs as batched models (False: every run alone).
+    max_replicates : int or None, default=None
+        The largest batch (see :func:`batch_runs`).
 
     Returns
     -------
@@ -174,15 +312,22 @@ def run_suites(suites, results_dir, *, n_jobs: int = 1, scheduler: str | None = 
     # registered in this process (a notebook's, say) is found in every worker.
     families = {name: get_family(name) for name in {config["model"]["family"] for config in todo}}
     datasets = {name: get_dataset(name) for name in {config["dataset"]["name"] for config in todo}}
+    if batch:
+        batches = batch_runs(todo, n_jobs=n_jobs, max_replicates=max_replicates, family=families, dataset=datasets)
+    else:
+        batches = [[config] for config in todo]
     with _backend(scheduler, n_jobs):
         results = joblib.Parallel(n_jobs=n_jobs if scheduler is None else -1, return_as="generator")(
-            joblib.delayed(execute_run)(config, str(results_dir), n_threads=None if n_jobs == 1 else 1,
-                                        family=families[config["model"]["family"]],
-                                        dataset=datasets[config["dataset"]["name"]])
-            for config in todo
+            joblib.delayed(execute_batch)(configs, str(results_dir), n_threads=None if n_jobs == 1 else 1,
+                                          family=families[configs[0]["model"]["family"]],
+                                          dataset=datasets[configs[0]["dataset"]["name"]])
+            for configs in batches
         )
-        statuses = list(tqdm(results, total=len(todo), desc=desc or ", ".join(names), unit="run",
-                             disable=not progress))
+        statuses = []
+        with tqdm(total=len(todo), desc=desc or ", ".join(names), unit="run", disable=not progress) as bar:
+            for batch_statuses in results:
+                statuses += batch_statuses
+                bar.update(len(batch_statuses))
     return SuiteSummary(n_runs=len(runs), n_skipped=len(runs) - len(todo),
                         n_finished=statuses.count("finished"), n_failed=statuses.count("failed"))
 

@@ -262,7 +262,9 @@ def load_results(path) -> tuple[pd.DataFrame, pd.DataFrame]:
         ``name_0, name_1, …``), with a ``run_id`` column.
     runs : pandas.DataFrame
         One row per run: ``run_id``, ``suite``, ``case`` (the case label or None),
-        ``family``, ``dataset``, ``seed``, ``status``, ``wall_time_s``, ``n_warnings`` and
+        ``family``, ``dataset``, ``seed``, ``status``, ``wall_time_s`` (a batched run's
+        share of its batch's time), ``replicates`` (the size of the batched model it
+        trained in; 1: alone), ``n_warnings`` and
         the distinct ``warnings`` (joined by " | "), ``error``, ``traceback``,
         ``versions``, ``config`` (JSON) and each dataset and model parameter flattened
         as ``dataset.X`` / ``model.X`` columns (with their types).
@@ -297,6 +299,7 @@ def load_results(path) -> tuple[pd.DataFrame, pd.DataFrame]:
                      "family": config.get("model", {}).get("family"),
                      "dataset": config.get("dataset", {}).get("name"), "seed": config.get("seed"),
                      **{k: meta.get(k) for k in ("status", "wall_time_s", "error", "traceback", "n_warnings")},
+                     "replicates": (meta.get("batch") or {}).get("size", 1),
                      "warnings": " | ".join(meta.get("warnings") or []),
                      "versions": json.dumps(meta.get("versions", {})), "config": json.dumps(config), **flat})
     if not runs:

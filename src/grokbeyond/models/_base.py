@@ -18,16 +18,15 @@ import contextlib
 from numbers import Integral
 
 import numpy as np
-import pandas as pd
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_scalar
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
-from tqdm.auto import tqdm
 
-from .._random import check_random_state, torch_generator
+from .._random import check_random_state
+from ._engine import HISTORY_COLUMNS, NumericalError, fit_members
 
 __all__ = [
     "HISTORY_COLUMNS",
@@ -38,28 +37,8 @@ __all__ = [
     "evaluation_steps",
 ]
 
-HISTORY_COLUMNS = ("step", "split", "objective", "data_fit", "complexity", "loss", "error")
-"""Columns every ``history_`` has; classifiers add ``accuracy``, families add their own."""
-
 _N_LOG_STEPS = 100
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
-
-
-class NumericalError(RuntimeError):
-    """A numerical failure during ``fit`` (non-finite objective, failed Cholesky).
-
-    Attributes
-    ----------
-    step : int
-        The optimisation step at which the failure happened.
-    history : pandas.DataFrame
-        The ``history_`` rows recorded before the failure, so a sweep can store them.
-    """
-
-    def __init__(self, message: str, *, step: int, history: pd.DataFrame):
-        super().__init__(message)
-        self.step = step
-        self.history = history
 
 
 def evaluation_steps(max_iter: int, eval_every) -> np.ndarray:
@@ -160,9 +139,26 @@ class TrajectoryEstimator(BaseEstimator):
       training pass from being recorded (``_terms``).
     - ``_gradient_objective(terms)``: what the optimiser differentiates (``objective``).
     - ``_target_dtype()``: the dtype of the target tensor (long for classifiers).
+    - ``_objective(X, y)``: the per-replicate gradient objective alone, for the steps
+      that record nothing (``_gradient_objective(_terms(X, y, train=True))``); a
+      family overrides it to skip the recorded-only terms.
+    - ``_gradients(X, y)``: closed-form gradients of the summed objective, a dict
+      keyed like ``_parameters()``; defining it replaces autograd in every step
+      (not defined).
+    - ``_parameters()`` and ``_load_parameters(params)``: the trainable tensors by
+      name, shape (R, ...), and setting them; defining both makes the family
+      *batchable*: replicates of it train as one batched model (:func:`fit_batched`).
+      A batchable family draws any noise of its gradient pass from
+      ``self._replicate_generators[r]`` (one generator per replicate).
     - class attributes ``_numerical_errors`` (exceptions reported as
       :class:`NumericalError`; ``()``), ``_model_terms`` (terms copied from the train
-      row to the test row; ``("complexity",)``), ``_objective_constant`` (``0.0``).
+      row to the test row; ``("complexity",)``), ``_objective_constant`` (``0.0``),
+      ``_replicate_params`` (parameters, used by ``_build`` only, that may differ
+      between the replicates of one batched fit, besides ``random_state``; ``()``).
+
+    Non-finite objectives are detected at evaluated steps (``eval_every``): the
+    failure is reported at the first evaluated step whose recorded objective is not
+    finite.
     """
 
     #: Full batch unless a family makes ``batch_size`` a parameter.
@@ -182,6 +178,9 @@ class TrajectoryEstimator(BaseEstimator):
 
     # Whether targets are numeric (regression) rather than class labels.
     _y_numeric = False
+
+    # Parameters (used by _build only) that may differ between replicates of one batch.
+    _replicate_params: tuple[str, ...] = ()
 
     # ---- hooks a family implements -------------------------------------------------
     def _build(self, X: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> None:
@@ -208,6 +207,37 @@ class TrajectoryEstimator(BaseEstimator):
     def _gradient_objective(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
         """The per-replicate quantity whose gradient the optimiser follows."""
         return terms["objective"]
+
+    def _objective(self, X: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """The per-replicate gradient objective on a (mini)batch, shape (R,)."""
+        return self._gradient_objective(self._terms(X, y, train=True))
+
+    def _parameters(self) -> dict[str, torch.Tensor]:
+        """The trainable tensors by name, each of shape (R, ...)."""
+        raise NotImplementedError
+
+    def _load_parameters(self, params: dict[str, torch.Tensor]) -> None:
+        """Set the trainable tensors from ``params`` (keys of ``_parameters()``)."""
+        raise NotImplementedError
+
+    @property
+    def _batchable(self) -> bool:
+        """Whether replicates of this family can train as one batched model."""
+        cls = type(self)
+        return (cls._parameters is not TrajectoryEstimator._parameters
+                and cls._load_parameters is not TrajectoryEstimator._load_parameters)
+
+    @property
+    def _closed_form_gradients(self) -> bool:
+        """Whether the family computes its gradients itself (``_gradients``)."""
+        return hasattr(self, "_gradients")
+
+    def _set_gradients(self, X: torch.Tensor, y: torch.Tensor) -> None:
+        """Store the closed-form gradients on (X, y) as the parameters' ``.grad``
+        (called under ``torch.no_grad()``)."""
+        params = self._parameters()
+        for name, gradient in self._gradients(X, y).items():
+            params[name].grad = gradient
 
     def _model_quantities(self) -> dict[str, torch.Tensor]:
         """Model-level quantities recorded on every row, shape (R,) or (R, k)."""
@@ -300,117 +330,19 @@ class TrajectoryEstimator(BaseEstimator):
             If the objective becomes non-finite or a factorisation fails; its
             ``step`` and ``history`` attributes say where and what was recorded.
         """
+        outcome = fit_members([self], [self._prepare_fit(X, y, eval_set)])[0]
+        if outcome is not None:
+            raise outcome
+        return self
+
+    def _prepare_fit(self, X, y, eval_set):
+        """Validate the parameters and data of a fit; return the tensors (1, n, d),
+        (1, n) and the test pair (or None)."""
         self._check_base_params()
         X, y = validate_data(self, X, y, dtype="numeric", y_numeric=self._y_numeric)
         y = self._validate_targets(y, fitting=True)
         X_train, y_train = self._as_tensors(X, y)
-        test = self._validate_eval_set(eval_set)
-        generator = torch_generator(self.random_state)
-        self.n_train_ = X_train.shape[1]
-
-        max_iter = int(self.max_iter)
-        record_at = set(evaluation_steps(max_iter, self.eval_every).tolist())
-        batches = self._batches(X_train.shape[1], generator)
-        rows: list[dict] = []
-        step = 0
-        try:
-            with self._fit_context():
-                self._build(X_train, y_train, generator)
-                optimizer = self._make_optimizer()
-                progress = tqdm(total=max_iter, disable=not self.verbose, desc=type(self).__name__)
-                for step in range(max_iter + 1):
-                    record = step in record_at
-                    train_terms = None
-                    if step < max_iter:
-                        index = next(batches)
-                        Xb, yb = (X_train, y_train) if index is None else (X_train[:, index], y_train[:, index])
-                        optimizer.zero_grad(set_to_none=True)
-                        terms = self._terms(Xb, yb, train=True)
-                        objective = self._gradient_objective(terms)
-                        if not torch.isfinite(objective).all():
-                            raise FloatingPointError(f"the objective is {objective.tolist()}")
-                        objective.sum().backward()
-                        if record and index is None and self._record_training_pass:
-                            train_terms = terms
-                    if record:
-                        train_terms = self._evaluated(train_terms, X_train, y_train, train=True)
-                        rows += self._rows(step, "train", train_terms)
-                        if test is not None:
-                            test_terms = self._evaluated(None, *test, train=False)
-                            test_terms.update({name: train_terms[name] for name in self._model_terms})
-                            test_terms["objective"] = (
-                                test_terms["data_fit"] + test_terms["complexity"] + self._objective_constant
-                            )
-                            rows += self._rows(step, "test", test_terms)
-                        if self.verbose:
-                            progress.set_postfix(self._postfix(rows, test is not None))
-                    if step < max_iter:
-                        optimizer.step()
-                        progress.update()
-                progress.close()
-        except (FloatingPointError, *self._numerical_errors) as err:
-            raise NumericalError(
-                f"{type(self).__name__}.fit failed at step {step}: {type(err).__name__}: {err}",
-                step=step,
-                history=self._history_frame(rows),
-            ) from err
-
-        self.history_ = self._history_frame(rows)
-        self.n_iter_ = max_iter
-        return self
-
-    def _batches(self, n: int, generator: torch.Generator):
-        """Yield index tensors of minibatches (epoch-wise shuffles), or None for full batch."""
-        batch_size = self.batch_size
-        if batch_size is None or batch_size >= n:
-            while True:
-                yield None
-        while True:
-            order = torch.randperm(n, generator=generator)
-            for start in range(0, n, batch_size):
-                yield order[start : start + batch_size]
-
-    def _evaluated(self, terms, X, y, *, train) -> dict[str, torch.Tensor]:
-        """Detached terms: those of the training pass when given, else a fresh evaluation."""
-        with torch.no_grad():
-            if terms is None:
-                terms = self._evaluation_terms(X, y, train=train)
-            return {name: value.detach() for name, value in terms.items()}
-
-    def _rows(self, step, split, terms) -> list[dict]:
-        with torch.no_grad():
-            values = dict(terms)
-            values.update(self._model_quantities())
-        n_replicates = next(iter(values.values())).shape[0]
-        rows = []
-        for r in range(n_replicates):
-            row = {"step": step, "split": split}
-            if n_replicates > 1:
-                row["replicate"] = r
-            for name, value in values.items():
-                value = value[r]
-                if value.ndim == 0:
-                    row[name] = value.item()
-                else:
-                    row.update({f"{name}_{i}": v for i, v in enumerate(value.tolist())})
-            rows.append(row)
-        return rows
-
-    @staticmethod
-    def _postfix(rows, has_test):
-        last = rows[-2:] if has_test else rows[-1:]
-        key = "accuracy" if "accuracy" in last[-1] else "error"
-        return {f"{row['split']}_{key}": f"{row[key]:.3f}" for row in last}
-
-    @staticmethod
-    def _history_frame(rows) -> pd.DataFrame:
-        frame = pd.DataFrame(rows)
-        if frame.empty:
-            return pd.DataFrame(columns=list(HISTORY_COLUMNS))
-        front = [c for c in (*HISTORY_COLUMNS[:2], "replicate", *HISTORY_COLUMNS[2:], "accuracy") if c in frame]
-        frame = frame[front + [c for c in frame.columns if c not in front]]
-        frame["split"] = frame["split"].astype("category")
-        return frame
+        return X_train, y_train, self._validate_eval_set(eval_set)
 
 
 class TrajectoryClassifier(ClassifierMixin, TrajectoryEstimator):

@@ -9,10 +9,9 @@ import pyro
 import pyro.distributions as dist
 import torch
 from pyro import poutine
-from pyro.distributions.kl import kl_divergence
 from sklearn.utils import check_scalar
 
-from .._random import forked_global_torch_rng
+from .._random import torch_generator
 from ._base import TrajectoryClassifier
 
 __all__ = ["BayesianMLP"]
@@ -146,9 +145,7 @@ class BayesianMLP(TrajectoryClassifier):
             check_scalar(getattr(self, name), name, Real, min_val=0.0, include_boundaries="neither")
         check_scalar(self.n_predictive_samples, "n_predictive_samples", Integral, min_val=1)
 
-    def _fit_context(self):
-        # pyro's sample statements draw from torch's global RNG.
-        return forked_global_torch_rng(self.random_state, "pyro-global")
+    _replicate_params = ("init_scale", "init_posterior_scale")
 
     # ---- the pyro programs ------------------------------------------------------
     def _site_shapes(self, n_features):
@@ -205,13 +202,15 @@ class BayesianMLP(TrajectoryClassifier):
         }
 
     def _kl(self):
-        """Closed-form KL(q ‖ p) summed over all weights, shape (R,) (nats)."""
-        prior = dist.Normal(0.0, self.prior_scale)
+        """Closed-form KL(q ‖ p) summed over all weights, shape (R,) (nats):
+        Σ log(σₚ/s) + (s² + μ²)/(2σₚ²) − ½ for q = N(μ, s²), p = N(0, σₚ²)."""
+        inverse_variance = 1.0 / self.prior_scale**2
         total = 0.0
-        for q in self._posterior().values():
-            p = prior.expand(q.base_dist.batch_shape).to_event(q.reinterpreted_batch_ndims)
-            total = total + kl_divergence(q, p).squeeze(1)
-        return total
+        for loc, log_scale in self.posterior_.values():
+            terms = (log_scale.mul(2).exp() + loc.square()).mul_(0.5 * inverse_variance).sub_(log_scale)
+            total = total + terms.flatten(1).sum(1)
+        n_weights = sum(loc[0].numel() for loc, _ in self.posterior_.values())
+        return total + n_weights * (math.log(self.prior_scale) - 0.5)
 
     # ---- the estimator hooks ------------------------------------------------------
     def _build(self, X, y, generator):
@@ -225,19 +224,28 @@ class BayesianMLP(TrajectoryClassifier):
     def _make_optimizer(self):
         return torch.optim.SGD([p for pair in self.posterior_.values() for p in pair], lr=self.lr)
 
+    def _draw_weights(self, generators):
+        """One weight draw θ = μ + s·ε from q per replicate, each ε from that replicate's
+        generator, site by site in the guide's order; shapes (R, 1, *site) as the
+        guide's samples."""
+        weights = {}
+        for name, (loc, log_scale) in self.posterior_.items():
+            shape = loc.shape[1:]
+            noise = torch.stack([torch.randn(shape, generator=g, dtype=loc.dtype) for g in generators])
+            weights[name] = (loc + log_scale.exp() * noise).unsqueeze(1)
+        return weights
+
     def _terms(self, X, y, *, train):
-        # One-sample negative ELBO per datapoint, per replicate: the quantity pyro's
-        # TraceMeanField_ELBO differentiates, kept per replicate.
-        n_total = self.n_train_ if train else None
-        guide_trace = poutine.trace(self.pyro_guide).get_trace(X, y, n_total)
-        model_trace = poutine.trace(poutine.replay(self.pyro_model, trace=guide_trace)).get_trace(X, y, n_total)
-        site = model_trace.nodes["y"]
-        data_fit = -site["fn"].log_prob(site["value"]).mean(-1)
+        # The one-sample negative ELBO per datapoint, per replicate, with the noise drawn
+        # from each replicate's generator: the value (and gradient) of pyro's
+        # TraceMeanField_ELBO on pyro_model and pyro_guide, without pyro's tracing.
+        log_proba = torch.log_softmax(self._logits(X, self._draw_weights(self._replicate_generators)), -1)
+        data_fit = -log_proba.gather(-1, y[..., None]).squeeze(-1).mean(-1)
         complexity = self._kl() / self.n_train_
         return {"objective": data_fit + complexity, "data_fit": data_fit, "complexity": complexity}
 
     def _evaluation_terms(self, X, y, *, train):
-        log_proba = self._sample_log_proba(X)  # (S, R, n, C)
+        log_proba = self._sample_log_proba(X, self._replicate_generators)  # (S, R, n, C)
         nll = -log_proba.gather(-1, y.expand(log_proba.shape[:-1])[..., None]).squeeze(-1)
         data_fit = nll.mean((0, -1))
         predictive = torch.logsumexp(log_proba, 0) - math.log(log_proba.shape[0])
@@ -246,15 +254,23 @@ class BayesianMLP(TrajectoryClassifier):
         terms["objective"] = data_fit + terms["complexity"]
         return terms
 
-    def _sample_log_proba(self, X):
+    def _sample_log_proba(self, X, generators):
         """Log class probabilities under ``n_predictive_samples`` draws from q, (S, R, n, C)."""
-        return torch.stack(
-            [torch.log_softmax(self._logits(X, self.pyro_guide(X)), -1) for _ in range(self.n_predictive_samples)]
-        )
+        return torch.stack([torch.log_softmax(self._logits(X, self._draw_weights(generators)), -1)
+                            for _ in range(self.n_predictive_samples)])
+
+    def _parameters(self):
+        return {f"{name}_{part}": tensor for name, pair in self.posterior_.items()
+                for part, tensor in zip(("loc", "log_scale"), pair)}
+
+    def _load_parameters(self, params):
+        sites = [key.removesuffix("_loc") for key in params if key.endswith("_loc")]
+        self.posterior_ = {name: (params[f"{name}_loc"], params[f"{name}_log_scale"]) for name in sites}
 
     def _model_quantities(self):
         scales = torch.cat([log_scale.exp().flatten(1) for _, log_scale in self.posterior_.values()], 1)
         return {"posterior_scale": scales.mean(1)}
 
     def _predict_proba(self, X):
-        return self._sample_log_proba(X).exp().mean(0)
+        # A fresh generator per call: predictions are reproducible and draw nothing global.
+        return self._sample_log_proba(X, [torch_generator(self.random_state, "predict")]).exp().mean(0)

@@ -98,6 +98,10 @@ class LinearRegression(TrajectoryRegressor):
         self.random_state = random_state
         self.verbose = verbose
 
+    _replicate_params = ("weight_init",)
+
+    _affine = None  # (A, c) of the full-batch gradient map, formed by the first step of a fit
+
     def _check_params(self):
         check_scalar(self.noise_variance, "noise_variance", Real, min_val=0.0, include_boundaries="neither")
         if self.prior_variance is not None:
@@ -115,6 +119,7 @@ class LinearRegression(TrajectoryRegressor):
                     f"weight_init must be a finite array of shape ({n_features},) (n_features); got {init.shape}."
                 )
             weights = torch.tensor(init, dtype=X.dtype).expand(n_replicates, -1).clone()
+        self._affine = None
         self.weights_ = weights.requires_grad_()
         self.bias_ = torch.zeros(n_replicates, 1, dtype=X.dtype, requires_grad=self.fit_intercept)
 
@@ -142,6 +147,35 @@ class LinearRegression(TrajectoryRegressor):
             "error": squared.mean(-1),
             "sign_accuracy": self._sign_accuracy(residual + y, y),
         }
+
+    def _gradients(self, X, y):
+        # The gradient of the summed objective in closed form (no autograd graph):
+        # ∇w = 2/(σ² n) Xᵀ(Xw + b − y) + 2/(s² N) w. Full batch without intercept, X is
+        # the training set at every step and ∇w = A w − c is an affine map formed once.
+        prior = 0.0 if self.prior_variance is None else 2.0 / self.prior_variance / self.n_train_
+        scale = 2.0 / self.noise_variance / y.shape[-1]
+        full_batch = self.batch_size is None or self.batch_size >= self.n_train_
+        if full_batch and not self.fit_intercept:
+            if self._affine is None:
+                A = (X.transpose(1, 2) @ X).mul_(scale)
+                A.diagonal(dim1=1, dim2=2).add_(prior)
+                self._affine = A, (X.transpose(1, 2) @ y.unsqueeze(-1)).mul_(scale)
+            A, c = self._affine
+            return {"weights": torch.baddbmm(c, A, self.weights_.unsqueeze(-1), beta=-1).squeeze(-1)}
+        residual = self._predict(X) - y
+        weights = torch.bmm(residual.unsqueeze(1), X).squeeze(1).mul_(scale)
+        if prior:
+            weights.add_(self.weights_, alpha=prior)
+        gradients = {"weights": weights}
+        if self.fit_intercept:
+            gradients["bias"] = residual.sum(-1, keepdim=True).mul_(scale)
+        return gradients
+
+    def _parameters(self):
+        return {"weights": self.weights_, "bias": self.bias_}
+
+    def _load_parameters(self, params):
+        self.weights_, self.bias_ = params["weights"], params["bias"]
 
     def _model_quantities(self):
         return {"weight": self.weights_}

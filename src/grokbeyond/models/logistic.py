@@ -103,6 +103,8 @@ class LogisticRegression(TrajectoryClassifier):
         self.random_state = random_state
         self.verbose = verbose
 
+    _replicate_params = ("init_scale",)
+
     def _check_params(self):
         check_scalar(self.weight_decay, "weight_decay", Real, min_val=0.0)
         check_scalar(self.lr, "lr", Real, min_val=0.0, include_boundaries="neither")
@@ -138,6 +140,15 @@ class LogisticRegression(TrajectoryClassifier):
     def _gradient_objective(self, terms):
         # Weight decay is applied by the optimiser, decoupled from the gradient.
         return terms["data_fit"]
+
+    def _objective(self, X, y):
+        return -self._log_proba(X).gather(-1, y[..., None]).squeeze(-1).mean(-1)
+
+    def _parameters(self):
+        return {"weights": self.weights_, "bias": self.bias_}
+
+    def _load_parameters(self, params):
+        self.weights_, self.bias_ = params["weights"], params["bias"]
 
     def _model_quantities(self):
         return {"weight_norm": self.weights_.square().sum((-2, -1)).sqrt()}

@@ -32,9 +32,10 @@ class MLPClassifier(TrajectoryClassifier):
       (nats per datapoint);
     - ``objective = data_fit + complexity``.
 
-    SGD follows the gradient of ``objective``, which is torch's SGD with (coupled)
-    ``weight_decay=λ``. Each layer's spectral norm is recorded, the quantity Miller et
-    al.'s plots call "weight norm".
+    SGD follows the gradient of ``objective``: that of ``data_fit`` by autograd, plus
+    λθ, the complexity term's, by torch's SGD with (coupled) ``weight_decay=λ``. Each
+    layer's spectral norm is recorded, the quantity Miller et al.'s plots call
+    "weight norm".
 
     Parameters
     ----------
@@ -96,6 +97,7 @@ class MLPClassifier(TrajectoryClassifier):
         self.verbose = verbose
 
     dtype = "float32"  # not a parameter: the paper's networks train in single precision
+    _replicate_params = ("init_scale",)
 
     def _check_params(self):
         check_scalar(self.hidden_size, "hidden_size", Integral, min_val=1)
@@ -113,17 +115,30 @@ class MLPClassifier(TrajectoryClassifier):
         ]
 
     def _make_optimizer(self):
-        return torch.optim.SGD(self.params_, lr=self.lr)
+        # The complexity term's gradient, λθ, is applied by SGD's (coupled) weight decay.
+        return torch.optim.SGD(self.params_, lr=self.lr, weight_decay=self.weight_decay)
 
     def _log_proba(self, X):
         W1, b1, W2 = self.params_
-        return torch.log_softmax(torch.relu(X @ W1 + b1) @ W2, dim=-1)
+        return torch.log_softmax(torch.relu(torch.baddbmm(b1, X, W1)) @ W2, dim=-1)
 
     def _squared_norm(self):
         return sum(p.square().sum((-2, -1)) for p in self.params_)
 
     def _terms(self, X, y, *, train):
         return self._cross_entropy_terms(self._log_proba(X), y, 0.5 * self.weight_decay * self._squared_norm())
+
+    def _gradient_objective(self, terms):
+        return terms["data_fit"]
+
+    def _objective(self, X, y):
+        return -self._log_proba(X).gather(-1, y[..., None]).squeeze(-1).mean(-1)
+
+    def _parameters(self):
+        return dict(zip(("W1", "b1", "W2"), self.params_))
+
+    def _load_parameters(self, params):
+        self.params_ = [params["W1"], params["b1"], params["W2"]]
 
     def _model_quantities(self):
         W1, _, W2 = self.params_

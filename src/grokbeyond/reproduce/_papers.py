@@ -189,7 +189,7 @@ def _store(results_dir, paper: Paper, quick: bool) -> Path:
 
 
 def run_paper(name: str, *, results_dir="grokbeyond-results", report_dir=None, reference_dir=None, quick=False,
-              experiments=None, n_jobs=1, scheduler=None, progress=True):
+              experiments=None, n_jobs=1, scheduler=None, progress=True, batch=True):
     """Run a paper's suites into one store, then write its page.
 
     The store ``<results_dir>/<name>`` (``<name>-quick`` with ``quick``) is resumable:
@@ -217,6 +217,8 @@ def run_paper(name: str, *, results_dir="grokbeyond-results", report_dir=None, r
         As :func:`~grokbeyond.harness.run_suite`: ``"local"`` or a Dask scheduler address.
     progress : bool, default=True
         A progress bar counting runs.
+    batch : bool, default=True
+        Train compatible runs as batched models (:func:`~grokbeyond.harness.run_suites`).
 
     Returns
     -------
@@ -244,13 +246,13 @@ def run_paper(name: str, *, results_dir="grokbeyond-results", report_dir=None, r
     store = _store(results_dir, paper, quick)
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     start = time.perf_counter()
-    summary = run_suites(suites, store, n_jobs=n_jobs, scheduler=scheduler, progress=progress,
+    summary = run_suites(suites, store, n_jobs=n_jobs, scheduler=scheduler, progress=progress, batch=batch,
                          desc=paper.name + (" --quick" if quick else ""))
     store.mkdir(parents=True, exist_ok=True)
     log = store / "sweeps.json"  # one entry per invocation: a resumed sweep's time adds up
     sweeps = json.loads(log.read_text()) if log.exists() else []
     sweeps.append({"started": started, "quick": quick, "experiments": list(experiments) if experiments else None,
-                   "n_jobs": n_jobs, "scheduler": scheduler, "wall_time_s": time.perf_counter() - start,
+                   "n_jobs": n_jobs, "scheduler": scheduler, "batch": batch, "wall_time_s": time.perf_counter() - start,
                    "n_runs": summary.n_runs, "n_skipped": summary.n_skipped, "n_finished": summary.n_finished,
                    "n_failed": summary.n_failed})
     log.write_text(json.dumps(sweeps, indent=2))

@@ -1,0 +1,463 @@
+"""The training loop of every family, for one estimator or a batch of replicates.
+
+One loop trains R *replicates* (runs of one family that share tensor shapes) as one
+batched model: every tensor carries a leading replicate axis, every term has shape
+(R,), and the loop minimises the sum of the replicates' objectives. Replicates have
+disjoint parameters, so each one's gradient, and its trajectory under an element-wise
+optimiser (SGD, Adam), is the one it would have alone. Each replicate is built by its
+own estimator from its own data and its own ``torch.Generator``, and draws its
+minibatch order (and a stochastic family's noise) from that generator during
+training, so a run's result does not depend on which batch it ran in.
+``TrajectoryEstimator.fit`` is the case R = 1; :func:`fit_replicates` is the
+notebook entry and :func:`fit_batched` the harness's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import clone
+from sklearn.utils import Bunch
+from tqdm.auto import tqdm
+
+from .._random import torch_generator
+
+__all__ = ["HISTORY_COLUMNS", "NumericalError", "fit_batched", "fit_replicates"]
+
+HISTORY_COLUMNS = ("step", "split", "objective", "data_fit", "complexity", "loss", "error")
+"""Columns every ``history_`` has; classifiers add ``accuracy``, families add their own."""
+
+
+class NumericalError(RuntimeError):
+    """A numerical failure during ``fit`` (non-finite objective, failed Cholesky).
+
+    Attributes
+    ----------
+    step : int
+        The optimisation step at which the failure was detected: the failing step
+        for an exception (a failed Cholesky), else the first evaluated step whose
+        objective is not finite.
+    history : pandas.DataFrame
+        The ``history_`` rows recorded before the failure, so a sweep can store them.
+    """
+
+    def __init__(self, message: str, *, step: int, history: pd.DataFrame):
+        super().__init__(message)
+        self.step = step
+        self.history = history
+
+
+# ---- the optimiser step ------------------------------------------------------------
+def _update_function(optimizer: torch.optim.Optimizer):
+    """The optimiser's update as a plain function.
+
+    Plain SGD (no momentum, dampening, Nesterov or maximisation) is applied here by the
+    very tensor operations of torch's single-tensor SGD (``g + λθ``, then ``θ −= lr·g``),
+    so the trajectory is bit-identical, without ``Optimizer.step``'s per-call Python
+    overhead (hooks, profiler ranges: ≈ 25 µs, the cost of a whole step of a small
+    model); the caller runs it under ``torch.no_grad()``. Any other optimiser is
+    stepped as it is.
+    """
+    if type(optimizer) is not torch.optim.SGD or any(
+        group["momentum"] or group["nesterov"] or group["maximize"] or group["dampening"]
+        or torch.is_tensor(group["lr"]) for group in optimizer.param_groups
+    ):
+        return optimizer.step  # steps under no_grad itself
+    groups = [(list(group["params"]), float(group["lr"]), float(group["weight_decay"]))
+              for group in optimizer.param_groups]
+
+    def step():
+        for params, lr, weight_decay in groups:
+            for param in params:
+                grad = param.grad
+                if grad is None:
+                    continue
+                if weight_decay:
+                    grad = grad.add(param, alpha=weight_decay)
+                param.add_(grad, alpha=-lr)
+
+    return step
+
+
+# ---- minibatches -------------------------------------------------------------------
+def _minibatches(n: int, batch_size, generators):
+    """Yield index tensors of shape (R, batch) (an epoch-wise shuffle per replicate,
+    each from its own generator), or None for full batch."""
+    if batch_size is None or batch_size >= n:
+        while True:
+            yield None
+    while True:
+        order = torch.stack([torch.randperm(n, generator=generator) for generator in generators])
+        for start in range(0, n, batch_size):
+            yield order[:, start : start + batch_size]
+
+
+def _take(X, index, rows):
+    """Per-replicate rows ``X[r, index[r]]``, shape (R, batch, ...)."""
+    return X[rows, index]
+
+
+# ---- recording -----------------------------------------------------------------------
+class _Recorder:
+    """Collects the recorded terms as arrays, one record per evaluated (step, split)."""
+
+    def __init__(self, n_replicates: int):
+        self.n_replicates = n_replicates
+        self.records: list[tuple[int, str, dict[str, np.ndarray]]] = []
+        self.failed_at = np.full(n_replicates, -1)  # the step a replicate failed at (-1: never)
+
+    def add(self, step, split, terms):
+        values = {name: value.detach().cpu().numpy() for name, value in terms.items()}
+        self.records.append((step, split, values))
+
+    def postfix(self) -> dict[str, str]:
+        """The last evaluation's accuracy (or error) per split, of replicate 0."""
+        last = self.records[-2:] if len(self.records) > 1 and self.records[-1][0] == self.records[-2][0] else self.records[-1:]
+        key = "accuracy" if "accuracy" in last[-1][2] else "error"
+        return {f"{split}_{key}": f"{values[key][0]:.3f}" for _, split, values in last}
+
+    def frame(self, replicate: int) -> pd.DataFrame:
+        """The history of one replicate, up to its failure."""
+        columns: dict[str, list] = {}
+        order: list[str] = []
+        rows = 0
+        for step, split, values in self.records:
+            if 0 <= self.failed_at[replicate] <= step:
+                continue
+            keep = [replicate]
+            block = {"step": np.full(1, step), "split": [split]}
+            for name, value in values.items():
+                value = value[keep]
+                if value.ndim == 1:
+                    block[name] = value
+                else:
+                    block.update({f"{name}_{i}": value[:, i] for i in range(value.shape[1])})
+            for name, value in block.items():
+                if name not in columns:
+                    columns[name] = [np.full(rows, np.nan)] if rows else []
+                    order.append(name)
+                columns[name].append(np.asarray(value))
+            for name in order:
+                if name not in block:
+                    columns[name].append(np.full(len(keep), np.nan))
+            rows += len(keep)
+        if not rows:
+            return pd.DataFrame(columns=list(HISTORY_COLUMNS))
+        frame = pd.DataFrame({name: np.concatenate(columns[name]) for name in order})
+        front = [c for c in (*HISTORY_COLUMNS, "accuracy") if c in frame]
+        frame = frame[front + [c for c in frame.columns if c not in front]]
+        frame["step"] = frame["step"].astype(np.int64)
+        frame["split"] = frame["split"].astype("category")
+        return frame
+
+
+def _evaluated(engine, terms, X, y, *, train):
+    """Detached terms: those of the training pass when given, else a fresh evaluation."""
+    with torch.no_grad():
+        if terms is None:
+            terms = engine._evaluation_terms(X, y, train=train)
+        return {name: value.detach() for name, value in terms.items()}
+
+
+def _record(engine, recorder, step, train_terms, X, y, test):
+    """Record the step's train (and test) rows; return the train objective (R,)."""
+    train_terms = _evaluated(engine, train_terms, X, y, train=True)
+    with torch.no_grad():
+        quantities = engine._model_quantities()
+    recorder.add(step, "train", {**train_terms, **quantities})
+    if test is not None:
+        test_terms = _evaluated(engine, None, *test, train=False)
+        test_terms.update({name: train_terms[name] for name in engine._model_terms})
+        test_terms["objective"] = test_terms["data_fit"] + test_terms["complexity"] + engine._objective_constant
+        recorder.add(step, "test", {**test_terms, **quantities})
+    return train_terms["objective"]
+
+
+# ---- the loop ------------------------------------------------------------------------
+def _train(engine, X, y, test, generators, recorder, progress):
+    """Run ``engine.max_iter`` steps on (R, n, d) data, recording into ``recorder``.
+
+    A replicate whose recorded objective is not finite is marked failed at that step
+    (its later rows are dropped) and the others go on; independent parameters keep
+    its NaNs out of them. An exception of ``engine._numerical_errors`` fails every
+    replicate at the current step.
+    """
+    from ._base import evaluation_steps  # noqa: PLC0415 - the base imports this module
+
+    max_iter = int(engine.max_iter)
+    record_at = evaluation_steps(max_iter, engine.eval_every).tolist()
+    n_replicates, n_train = X.shape[:2]
+    rows = torch.arange(n_replicates)[:, None]
+    batches = _minibatches(n_train, engine.batch_size, generators)
+    engine._replicate_generators = generators
+    optimizer = engine._make_optimizer()
+    update = _update_function(optimizer)
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    closed_form = engine._closed_form_gradients
+    record_pass = engine._record_training_pass
+    next_record, position, last = record_at[0], 0, 0
+    step = 0
+    # Closed-form families never build a graph: their whole loop runs without autograd.
+    grad_mode = torch.no_grad() if closed_form else contextlib.nullcontext()
+    try:
+        with grad_mode:
+            for step in range(max_iter + 1):
+                record = step == next_record
+                train_terms = None
+                if step < max_iter:
+                    index = next(batches)
+                    Xb, yb = (X, y) if index is None else (_take(X, index, rows), _take(y, index, rows))
+                    if closed_form:
+                        engine._set_gradients(Xb, yb)
+                    else:
+                        for param in params:
+                            param.grad = None
+                        if record and index is None and record_pass:
+                            train_terms = engine._terms(Xb, yb, train=True)
+                            objective = engine._gradient_objective(train_terms)
+                        else:
+                            objective = engine._objective(Xb, yb)
+                        objective.sum().backward()
+                if record:
+                    objective = _record(engine, recorder, step, train_terms, X, y, test)
+                    bad = (~torch.isfinite(objective)).numpy() & (recorder.failed_at < 0)
+                    recorder.failed_at[bad] = step
+                    if (recorder.failed_at >= 0).all():
+                        break
+                    position += 1
+                    next_record = record_at[position] if position < len(record_at) else -1
+                    if progress is not None:
+                        progress.set_postfix(recorder.postfix(), refresh=False)
+                        progress.update(step - last)
+                        last = step
+                if step < max_iter:
+                    if closed_form:
+                        update()
+                    else:
+                        with torch.no_grad():
+                            update()
+    except engine._numerical_errors as err:
+        recorder.failed_at[recorder.failed_at < 0] = step
+        return step, err
+    finally:
+        del engine._replicate_generators
+    return step, None
+
+
+def _failure(engine, step, err):
+    name = type(engine).__name__
+    if err is None:
+        return f"{name}.fit failed at step {step}: the objective is not finite"
+    return f"{name}.fit failed at step {step}: {type(err).__name__}: {err}"
+
+
+def fit_members(members, data) -> list[NumericalError | None]:
+    """Fit ``members`` (validated estimators of one family) on ``data`` as one batch.
+
+    ``data`` holds one ``(X, y, test)`` per member: tensors of shape (1, n, d), (1, n)
+    and a test pair or None, validated by the member. Returns one entry per member:
+    None (the member is fitted) or the :class:`NumericalError` of its failure.
+    """
+    lead = members[0]
+    n_replicates = len(members)
+    generators = [torch_generator(member.random_state) for member in members]
+    with lead._fit_context():
+        for member, (X, y, _), generator in zip(members, data, generators):
+            member.n_train_ = X.shape[1]
+            member._build(X, y, generator)
+        if n_replicates == 1:
+            engine = lead
+        else:
+            engine = clone(lead)
+            for name in ("classes_", "n_features_in_", "feature_names_in_", "n_train_"):
+                if hasattr(lead, name):
+                    setattr(engine, name, getattr(lead, name))
+            states = [member._parameters() for member in members]
+            engine._load_parameters({
+                name: torch.cat([state[name].detach() for state in states]).requires_grad_(tensor.requires_grad)
+                for name, tensor in states[0].items()
+            })
+        X = torch.cat([X for X, _, _ in data])
+        y = torch.cat([y for _, y, _ in data])
+        tests = [test for _, _, test in data]
+        test = None if tests[0] is None else (torch.cat([t[0] for t in tests]), torch.cat([t[1] for t in tests]))
+        recorder = _Recorder(n_replicates)
+        progress = tqdm(total=int(lead.max_iter), desc=type(lead).__name__) if lead.verbose else None
+        step, err = _train(engine, X, y, test, generators, recorder, progress)
+        if progress is not None:
+            progress.close()
+    if engine is not lead:
+        for r, member in enumerate(members):
+            member._load_parameters({
+                name: tensor.detach()[r : r + 1].clone().requires_grad_(tensor.requires_grad)
+                for name, tensor in engine._parameters().items()
+            })
+    outcomes = []
+    for r, member in enumerate(members):
+        history = recorder.frame(r)
+        if recorder.failed_at[r] >= 0:
+            for name in ("history_", "n_iter_"):
+                member.__dict__.pop(name, None)
+            outcomes.append(NumericalError(_failure(member, int(recorder.failed_at[r]), err),
+                                           step=int(recorder.failed_at[r]), history=history))
+        else:
+            member.history_ = history
+            member.n_iter_ = int(member.max_iter)
+            outcomes.append(None)
+    return outcomes
+
+
+def fit_batched(estimators, datasets) -> list[NumericalError | None]:
+    """Fit several estimators of one family as one batched model, in place.
+
+    Each estimator is one replicate: its own ``random_state``, its own data, and its
+    own values of the family's replicate parameters (``_replicate_params``, e.g.
+    ``init_scale``); every other parameter, and every data shape, must agree. A family
+    that cannot batch (``_batchable`` is False) fits its estimators one after another.
+
+    Parameters
+    ----------
+    estimators : sequence of TrajectoryEstimator
+        Unfitted or fitted estimators of one class; refitted in place.
+    datasets : sequence of tuple
+        One ``(X, y)`` or ``(X, y, eval_set)`` per estimator, as ``fit`` takes them.
+
+    Returns
+    -------
+    list of NumericalError or None
+        Per estimator: None if it is fitted, else the error of its numerical failure
+        (with the rows recorded before it); one failure leaves the others fitted.
+
+    Raises
+    ------
+    ValueError
+        If the estimators are of different classes, differ in a parameter that is not
+        a replicate parameter, or their data differ in shape or classes; or on any
+        invalid input, as ``fit`` raises it.
+    """
+    estimators = list(estimators)
+    if len(estimators) != len(datasets) or not estimators:
+        raise ValueError(f"fit_batched needs one dataset per estimator; got {len(estimators)} "
+                         f"estimators and {len(datasets)} datasets.")
+    lead = estimators[0]
+    _check_compatible(estimators)
+    prepared = [member._prepare_fit(*_unpack(dataset)) for member, dataset in zip(estimators, datasets)]
+    if not lead._batchable or len(estimators) == 1:
+        return [fit_members([member], [tensors])[0] for member, tensors in zip(estimators, prepared)]
+    _check_shapes(estimators, prepared)
+    return fit_members(estimators, prepared)
+
+
+def _unpack(dataset):
+    if not isinstance(dataset, (tuple, list)) or len(dataset) not in (2, 3):
+        raise ValueError("each dataset must be (X, y) or (X, y, eval_set).")
+    return (*dataset, None) if len(dataset) == 2 else tuple(dataset)
+
+
+def _check_compatible(estimators):
+    lead = estimators[0]
+    free = {"random_state", "verbose", *lead._replicate_params}
+    reference = {k: v for k, v in lead.get_params(deep=False).items() if k not in free}
+    for member in estimators[1:]:
+        if type(member) is not type(lead):
+            raise ValueError(f"replicates must be of one class; got {type(lead).__name__} "
+                             f"and {type(member).__name__}.")
+        params = {k: v for k, v in member.get_params(deep=False).items() if k not in free}
+        differing = sorted(k for k in reference if not _same(reference[k], params[k]))
+        if differing:
+            raise ValueError(f"replicates of {type(lead).__name__} may differ only in random_state and "
+                             f"{sorted(lead._replicate_params)}; they differ in {differing}.")
+
+
+def _same(a, b) -> bool:
+    try:
+        return bool(np.array_equal(np.asarray(a, dtype=object), np.asarray(b, dtype=object)))
+    except Exception:  # noqa: BLE001 - incomparable values differ
+        return a is b
+
+
+def _check_shapes(estimators, prepared):
+    def signature(member, tensors):
+        X, y, test = tensors
+        classes = tuple(getattr(member, "classes_", ()))
+        return X.shape, y.shape, None if test is None else (test[0].shape, test[1].shape), classes
+
+    first = signature(estimators[0], prepared[0])
+    for member, tensors in zip(estimators[1:], prepared[1:]):
+        if signature(member, tensors) != first:
+            raise ValueError("replicates must share data shapes and classes; got "
+                             f"{first} and {signature(member, tensors)}.")
+
+
+def fit_replicates(estimator, X, y, *, eval_set=None, random_state=None, **replicate_params):
+    """Fit several replicates of one estimator at once (seeds, initialisations).
+
+    The replicates train as one batched model when the family can batch (linear,
+    logistic, MLP, Bayesian MLP), else one after another (the GPs); either way each
+    replicate's trajectory is the one ``estimator.set_params(...).fit(X, y)`` gives.
+
+    Parameters
+    ----------
+    estimator : TrajectoryEstimator
+        The template; it is cloned, not fitted.
+    X, y, eval_set
+        As ``fit`` takes them, shared by every replicate.
+    random_state : sequence of int
+        One seed per replicate.
+    **replicate_params : sequence
+        Further per-replicate values of the family's replicate parameters
+        (``estimator._replicate_params``, e.g. ``init_scale=[0.5, 1.0]``), each as
+        long as ``random_state``.
+
+    Returns
+    -------
+    sklearn.utils.Bunch
+        ``estimators``: the fitted clones, one per replicate; ``history``: one
+        DataFrame of every replicate's trajectory with a ``replicate`` column (the
+        position in ``estimators``) and a column per varying parameter.
+
+    Raises
+    ------
+    ValueError
+        If ``random_state`` is not a non-empty sequence, a replicate parameter has
+        another length or is not one of the family's, or on invalid input.
+    NumericalError
+        If a replicate fails; its message names the replicate.
+
+    Examples
+    --------
+    >>> from grokbeyond.datasets import make_decoy_linear
+    >>> from grokbeyond.models import LinearRegression, fit_replicates
+    >>> data = make_decoy_linear(random_state=0)
+    >>> fits = fit_replicates(LinearRegression(max_iter=100, eval_every=50),
+    ...                       data.X_train, data.y_train, random_state=[0, 1, 2])
+    >>> fits.history.groupby("replicate").size().tolist()
+    [3, 3, 3]
+    """
+    seeds = list(random_state) if isinstance(random_state, (list, tuple, np.ndarray, range)) else None
+    if not seeds:
+        raise ValueError("random_state must be a non-empty sequence of seeds, one per replicate.")
+    unknown = sorted(set(replicate_params) - set(estimator._replicate_params))
+    if unknown:
+        raise ValueError(f"{type(estimator).__name__} cannot vary {unknown} across replicates; "
+                         f"its replicate parameters are {sorted(estimator._replicate_params)}.")
+    for name, values in replicate_params.items():
+        if len(values) != len(seeds):
+            raise ValueError(f"{name} has {len(values)} values for {len(seeds)} replicates.")
+    members = [clone(estimator).set_params(random_state=seed, **{k: v[r] for k, v in replicate_params.items()})
+               for r, seed in enumerate(seeds)]
+    outcomes = fit_batched(members, [(X, y, eval_set)] * len(members))
+    for r, outcome in enumerate(outcomes):
+        if outcome is not None:
+            raise NumericalError(f"replicate {r}: {outcome}", step=outcome.step, history=outcome.history)
+    frames = []
+    for r, member in enumerate(members):
+        frame = member.history_.assign(replicate=r, random_state=seeds[r],
+                                       **{k: [v[r]] * len(member.history_) for k, v in replicate_params.items()})
+        frames.append(frame)
+    history = pd.concat(frames, ignore_index=True)
+    history["split"] = history["split"].astype("category")
+    return Bunch(estimators=members, history=history)

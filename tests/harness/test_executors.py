@@ -1,0 +1,100 @@
+"""Batched execution: compatible runs train as one model and are stored run by run."""
+
+import numpy as np
+import pandas as pd
+
+from grokbeyond import load_results
+from grokbeyond.harness import batch_runs, expand_suite, load_suite, run_suite
+
+SUITE = """
+name = "batched"
+seeds = [0, 1, 2]
+[dataset]
+name = "sparse_parity"
+n_bits = 6
+k = 2
+n_train = 40
+n_test = 20
+[model]
+family = "mlp"
+hidden_size = 16
+batch_size = 8
+max_iter = 12
+eval_every = 4
+[grid]
+"model.init_scale" = [0.5, 1.0]
+"dataset.n_concealed" = [0, 3]
+"model.lr" = [0.1, 0.2]
+"""
+
+
+def _suite(tmp_path, text=SUITE):
+    path = tmp_path / "suite.toml"
+    path.write_text(text)
+    return load_suite(path)
+
+
+def _sorted(histories):
+    return histories.sort_values(["run_id", "step", "split"]).reset_index(drop=True)
+
+
+def test_runs_batch_by_model_parameters_and_data_shape(tmp_path):
+    runs = expand_suite(_suite(tmp_path))
+    batches = batch_runs(runs, n_jobs=1)
+    # seeds and init_scale (a replicate parameter) batch; lr and n_concealed (a shape) do not
+    assert sorted(len(batch) for batch in batches) == [6, 6, 6, 6]
+    for batch in batches:
+        assert len({(c["model"]["lr"], c["dataset"].get("n_concealed")) for c in batch}) == 1
+    assert sorted(len(batch) for batch in batch_runs(runs, n_jobs=2)) == [3] * 8
+    assert max(len(batch) for batch in batch_runs(runs, n_jobs=1, max_replicates=4)) == 3
+    gp = [dict(c, model={"family": "gp-classifier", "max_iter": 2}) for c in runs[:3]]
+    assert [len(batch) for batch in batch_runs(gp)] == [1, 1, 1]  # the GPs do not batch
+
+
+def test_batched_sweep_stores_each_run_as_the_unbatched_sweep_does(tmp_path):
+    suite = _suite(tmp_path)
+    batched = run_suite(suite, tmp_path / "batched", progress=False)
+    alone = run_suite(suite, tmp_path / "alone", progress=False, batch=False)
+    assert batched.n_finished == alone.n_finished == 24
+    by_batch, runs_batch = load_results(tmp_path / "batched")
+    by_run, runs_alone = load_results(tmp_path / "alone")
+    assert set(runs_batch["run_id"]) == set(runs_alone["run_id"])
+    pd.testing.assert_frame_equal(_sorted(by_batch), _sorted(by_run), rtol=1e-5, atol=1e-6)
+    assert (runs_batch["replicates"] == 6).all() and (runs_alone["replicates"] == 1).all()
+
+
+def test_a_resumed_sweep_batches_only_the_missing_runs(tmp_path):
+    suite = _suite(tmp_path)
+    store = tmp_path / "store"
+    run_suite(suite, store, progress=False)
+    before, _ = load_results(store)
+    removed = sorted(store.glob("*.parquet"))[:5]
+    for path in removed:
+        path.unlink()
+    again = run_suite(suite, store, progress=False)
+    assert (again.n_skipped, again.n_finished) == (19, 5)
+    after, _ = load_results(store)
+    pd.testing.assert_frame_equal(_sorted(after), _sorted(before), rtol=1e-5, atol=1e-6)
+
+
+def test_a_replicate_that_diverges_fails_alone(tmp_path):
+    text = """
+name = "diverging"
+seeds = [0, 1]
+[dataset]
+name = "decoy_linear"
+[model]
+family = "linear"
+max_iter = 20
+eval_every = 5
+[grid]
+"model.weight_init" = [[0.1, 0.9, 0.9, 0.9], [1e200, 0.0, 0.0, 0.0]]
+"""
+    summary = run_suite(_suite(tmp_path, text), tmp_path / "store", progress=False)
+    assert (summary.n_finished, summary.n_failed) == (2, 2)
+    histories, runs = load_results(tmp_path / "store")
+    failed = runs[runs["status"] == "failed"]
+    assert failed["error"].str.contains("not finite").all()
+    assert (runs["replicates"] == 4).all()  # all four trained as one batch
+    finished = histories[histories["run_id"].isin(runs.loc[runs["status"] == "finished", "run_id"])]
+    assert np.isfinite(finished["objective"]).all() and finished["step"].max() == 20
