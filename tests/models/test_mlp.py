@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 
 from grokbeyond import detect_grokking
@@ -48,3 +49,21 @@ def test_concealed_modular_addition_groks():
     clf.fit(data.X_train, data.y_train, eval_set=(data.X_test, data.y_test))
     result = detect_grokking(clf.history_, min_delay=100)
     assert result.phase == "grokking", result
+
+
+def test_a_diverging_replicate_fails_alone_with_its_history():
+    # One replicate overflows float32 (init_scale 1e25), the other trains: the failed one's
+    # spectral norms cannot be computed from NaN weights, yet the batch goes on.
+    from grokbeyond.models import NumericalError, fit_batched
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 3)), rng.integers(0, 2, 40)
+    members = [MLPClassifier(hidden_size=8, lr=1.0, batch_size=None, max_iter=40, eval_every=5, random_state=0,
+                             init_scale=scale) for scale in (1.0, 1e25)]
+    ok, failed = fit_batched(members, [(X, y), (X, y)])
+    assert ok is None and isinstance(failed, NumericalError) and "not finite" in str(failed)
+    assert members[0].history_["step"].max() == 40
+    assert len(failed.history) == failed.step // 5 and not hasattr(members[1], "history_")
+    with pytest.raises(NumericalError):
+        MLPClassifier(hidden_size=8, lr=1.0, batch_size=None, max_iter=40, eval_every=5, random_state=0,
+                      init_scale=1e25).fit(X, y)

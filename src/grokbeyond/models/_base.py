@@ -1,15 +1,16 @@
-"""The shared base of every grokbeyond estimator: one training loop for all families.
+"""The shared base of every grokbeyond estimator: validation, prediction, the family contract.
 
 A family supplies what is its own (building the model, the optimiser, the data-fit and
-complexity terms, predictions); the base owns validation, the step schedule,
-minibatching, evaluation, the ``history_`` rows, progress and seeding.
+complexity terms, predictions); the base owns validation and prediction, and its
+``fit`` hands the training loop (:mod:`grokbeyond.models._engine`: the step schedule,
+minibatching, evaluation, the ``history_`` rows, progress, seeding) one replicate.
 
 Every tensor a family builds carries a leading *replicate* axis of size
 ``n_replicates`` (1 for a single estimator), and every term is returned per replicate,
 shape ``(n_replicates,)``. Replicates have disjoint parameters and the loop minimises the
 *sum* of their objectives, so each replicate's gradient, and hence its trajectory under
-an element-wise optimiser (SGD, Adam), is exactly the one it would have alone. A batch
-of seeds can thus later be trained as one batched model.
+an element-wise optimiser (SGD, Adam), is exactly the one it would have alone: batches
+of seeds train as one batched model (:func:`~grokbeyond.models.fit_batched`).
 """
 
 from __future__ import annotations
@@ -149,7 +150,9 @@ class TrajectoryEstimator(BaseEstimator):
       name, shape (R, ...), and setting them; defining both makes the family
       *batchable*: replicates of it train as one batched model (:func:`fit_batched`).
       A batchable family draws any noise of its gradient pass from
-      ``self._replicate_generators[r]`` (one generator per replicate).
+      ``self._replicate_generators[r]`` and of its recorded rows
+      (``_evaluation_terms``) from ``self._evaluation_generators[r]``: one generator
+      per replicate and stream, so neither batching nor recording moves a trajectory.
     - class attributes ``_numerical_errors`` (exceptions reported as
       :class:`NumericalError`; ``()``), ``_model_terms`` (terms copied from the train
       row to the test row; ``("complexity",)``), ``_objective_constant`` (``0.0``),
@@ -260,6 +263,10 @@ class TrajectoryEstimator(BaseEstimator):
         """Whether a full-batch gradient pass's terms are recorded as the step's train row
         (not when the family evaluates recorded rows with its own ``_evaluation_terms``)."""
         return type(self)._evaluation_terms is TrajectoryEstimator._evaluation_terms
+
+    def __sklearn_is_fitted__(self) -> bool:
+        # Fitted means a fit completed: a fit that raised leaves no history_.
+        return "history_" in vars(self)
 
     def _inference(self, X, method) -> np.ndarray:
         """Validate ``X`` for a fitted estimator and return ``method(X)[0]`` as float64 numpy."""

@@ -127,10 +127,9 @@ class _Recorder:
         for step, split, values in self.records:
             if 0 <= self.failed_at[replicate] <= step:
                 continue
-            keep = [replicate]
             block = {"step": np.full(1, step), "split": [split]}
             for name, value in values.items():
-                value = value[keep]
+                value = value[[replicate]]
                 if value.ndim == 1:
                     block[name] = value
                 else:
@@ -142,8 +141,8 @@ class _Recorder:
                 columns[name].append(np.asarray(value))
             for name in order:
                 if name not in block:
-                    columns[name].append(np.full(len(keep), np.nan))
-            rows += len(keep)
+                    columns[name].append(np.full(1, np.nan))
+            rows += 1
         if not rows:
             return pd.DataFrame(columns=list(HISTORY_COLUMNS))
         frame = pd.DataFrame({name: np.concatenate(columns[name]) for name in order})
@@ -162,9 +161,24 @@ def _evaluated(engine, terms, X, y, *, train):
         return {name: value.detach() for name, value in terms.items()}
 
 
-def _record(engine, recorder, step, train_terms, X, y, test):
-    """Record the step's train (and test) rows; return the train objective (R,)."""
+def _record(engine, recorder, step, train_terms, X, y, test) -> bool:
+    """Record the step's train (and test) rows; return whether any replicate is left.
+
+    A replicate whose train objective is not finite fails at this step: its rows from
+    here on are dropped, and (in a batch) its parameters are zeroed at every evaluation
+    so that the model quantities of the others (a spectral norm, say) can still be
+    computed.
+    """
     train_terms = _evaluated(engine, train_terms, X, y, train=True)
+    bad = (~torch.isfinite(train_terms["objective"])).numpy() & (recorder.failed_at < 0)
+    recorder.failed_at[bad] = step
+    if (recorder.failed_at >= 0).all():
+        return False
+    failed = recorder.failed_at >= 0
+    if failed.any():  # at every evaluation: a failed replicate's updates stay non-finite
+        with torch.no_grad():
+            for tensor in engine._parameters().values():
+                tensor[torch.from_numpy(failed)] = 0.0
     with torch.no_grad():
         quantities = engine._model_quantities()
     recorder.add(step, "train", {**train_terms, **quantities})
@@ -173,11 +187,22 @@ def _record(engine, recorder, step, train_terms, X, y, test):
         test_terms.update({name: train_terms[name] for name in engine._model_terms})
         test_terms["objective"] = test_terms["data_fit"] + test_terms["complexity"] + engine._objective_constant
         recorder.add(step, "test", {**test_terms, **quantities})
-    return train_terms["objective"]
+    return True
 
 
 # ---- the loop ------------------------------------------------------------------------
 def _train(engine, X, y, test, generators, recorder, progress):
+    """Train ``engine`` with each replicate's (training, evaluation) generator pairs
+    set on it for the family to draw from; see :func:`_steps`."""
+    engine._replicate_generators = [pair[0] for pair in generators]
+    engine._evaluation_generators = [pair[1] for pair in generators]
+    try:
+        return _steps(engine, X, y, test, engine._replicate_generators, recorder, progress)
+    finally:
+        del engine._replicate_generators, engine._evaluation_generators
+
+
+def _steps(engine, X, y, test, generators, recorder, progress):
     """Run ``engine.max_iter`` steps on (R, n, d) data, recording into ``recorder``.
 
     A replicate whose recorded objective is not finite is marked failed at that step
@@ -192,14 +217,17 @@ def _train(engine, X, y, test, generators, recorder, progress):
     n_replicates, n_train = X.shape[:2]
     rows = torch.arange(n_replicates)[:, None]
     batches = _minibatches(n_train, engine.batch_size, generators)
-    engine._replicate_generators = generators
-    optimizer = engine._make_optimizer()
+    step = 0
+    try:
+        optimizer = engine._make_optimizer()
+    except engine._numerical_errors as err:
+        recorder.failed_at[:] = 0
+        return 0, err
     update = _update_function(optimizer)
     params = [p for group in optimizer.param_groups for p in group["params"]]
     closed_form = engine._closed_form_gradients
     record_pass = engine._record_training_pass
     next_record, position, last = record_at[0], 0, 0
-    step = 0
     # Closed-form families never build a graph: their whole loop runs without autograd.
     grad_mode = torch.no_grad() if closed_form else contextlib.nullcontext()
     try:
@@ -222,10 +250,7 @@ def _train(engine, X, y, test, generators, recorder, progress):
                             objective = engine._objective(Xb, yb)
                         objective.sum().backward()
                 if record:
-                    objective = _record(engine, recorder, step, train_terms, X, y, test)
-                    bad = (~torch.isfinite(objective)).numpy() & (recorder.failed_at < 0)
-                    recorder.failed_at[bad] = step
-                    if (recorder.failed_at >= 0).all():
+                    if not _record(engine, recorder, step, train_terms, X, y, test):
                         break
                     position += 1
                     next_record = record_at[position] if position < len(record_at) else -1
@@ -242,8 +267,6 @@ def _train(engine, X, y, test, generators, recorder, progress):
     except engine._numerical_errors as err:
         recorder.failed_at[recorder.failed_at < 0] = step
         return step, err
-    finally:
-        del engine._replicate_generators
     return step, None
 
 
@@ -263,11 +286,20 @@ def fit_members(members, data) -> list[NumericalError | None]:
     """
     lead = members[0]
     n_replicates = len(members)
-    generators = [torch_generator(member.random_state) for member in members]
+    # Per replicate: the training stream (build, minibatch order, gradient noise) and
+    # the evaluation stream (recorded rows' noise), so recording never moves training.
+    generators = [(torch_generator(member.random_state), torch_generator(member.random_state, "evaluate"))
+                  for member in members]
+    for member in members:  # a refit that fails leaves no history_ of an earlier fit
+        for name in ("history_", "n_iter_"):
+            member.__dict__.pop(name, None)
     with lead._fit_context():
-        for member, (X, y, _), generator in zip(members, data, generators):
+        for member, (X, y, _), (generator, _) in zip(members, data, generators):
             member.n_train_ = X.shape[1]
-            member._build(X, y, generator)
+            try:
+                member._build(X, y, generator)
+            except member._numerical_errors as err:  # e.g. a Cholesky of the initial q(u)
+                raise NumericalError(_failure(member, 0, err), step=0, history=_Recorder(1).frame(0)) from err
         if n_replicates == 1:
             engine = lead
         else:
@@ -299,8 +331,6 @@ def fit_members(members, data) -> list[NumericalError | None]:
     for r, member in enumerate(members):
         history = recorder.frame(r)
         if recorder.failed_at[r] >= 0:
-            for name in ("history_", "n_iter_"):
-                member.__dict__.pop(name, None)
             outcomes.append(NumericalError(_failure(member, int(recorder.failed_at[r]), err),
                                            step=int(recorder.failed_at[r]), history=history))
         else:

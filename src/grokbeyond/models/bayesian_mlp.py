@@ -245,7 +245,7 @@ class BayesianMLP(TrajectoryClassifier):
         return {"objective": data_fit + complexity, "data_fit": data_fit, "complexity": complexity}
 
     def _evaluation_terms(self, X, y, *, train):
-        log_proba = self._sample_log_proba(X, self._replicate_generators)  # (S, R, n, C)
+        log_proba = self._sample_log_proba(X, self._evaluation_generators)  # (S, R, n, C)
         nll = -log_proba.gather(-1, y.expand(log_proba.shape[:-1])[..., None]).squeeze(-1)
         data_fit = nll.mean((0, -1))
         predictive = torch.logsumexp(log_proba, 0) - math.log(log_proba.shape[0])
