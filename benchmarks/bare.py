@@ -1,13 +1,15 @@
 """Bare loops: each paper setting's model written directly in torch (or gpytorch).
 
-A bare loop trains the same model on the same data, with the same minibatches and the
-same evaluation schedule as grokbeyond's run of that setting, and records what the
-paper's code records at an evaluation (train and test loss and accuracy, as Python
-floats) and nothing else: no history rows, no complexity terms, no model quantities.
-It uses autograd and ``torch.optim`` as anyone writing the loop by hand would. The
-benchmark's ratio grokbeyond / bare loop is the cost (or gain) of the library.
+A bare loop trains the same model on the same data, with minibatches of the same size
+drawn the same way (an epoch-wise shuffle; its own generator) and the same evaluation
+schedule as grokbeyond's run of that setting, and records what the paper's code records
+at an evaluation (train and test loss and accuracy, as Python floats) and nothing else:
+no history rows, no complexity terms, no model quantities. It uses autograd and
+``torch.optim`` as anyone writing the loop by hand would. The benchmark's ratio
+grokbeyond / bare loop is the cost (or gain) of the library.
 
-Every function returns the seconds of its whole loop for ``steps`` steps.
+The benchmark times each call whole (set-up included, as it times ``fit``); the
+functions also return the seconds of their loop alone.
 """
 
 from __future__ import annotations

@@ -56,7 +56,7 @@ def _ratio(a, b):
 
 
 def pytest_terminal_summary(terminalreporter):
-    from test_speed import PAPER_CODE, TIMES
+    from test_speed import PAPER_CODE, SETTINGS, TIMES
 
     if not TIMES:
         return
@@ -64,7 +64,7 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_sep("=", "grokbeyond speed (seconds per step; batched: per run-step)")
     for line in lines:
         terminalreporter.write_line(line)
-    if len(next(iter(TIMES.values()))) >= 3:  # a whole run, not a -k selection
+    if all({"bare", "fit"} <= set(TIMES.get(name, {})) for name in SETTINGS):  # a whole run, not a -k selection
         RESULTS.write_text(
             "# Speed at Miller et al.'s (2023) settings\n\n"
             f"Measured by `bash scripts/bench` (benchmarks/test_speed.py) on {_machine()}.\n"

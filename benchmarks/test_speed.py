@@ -65,11 +65,12 @@ def _time(benchmark, name, kind, function, per):
     threads = SETTINGS[name][2]
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
-    try:
-        function()  # warm-up: allocations, first factorisations
-        benchmark.pedantic(function, rounds=3, iterations=1)
+    try:  # a warm-up round (allocations, first factorisations), then 3 timed rounds
+        benchmark.pedantic(function, rounds=3, iterations=1, warmup_rounds=1)
     finally:
         torch.set_num_threads(previous)
+    if benchmark.stats is None:  # --benchmark-disable: the loops ran once, untimed
+        return
     TIMES.setdefault(name, {})[kind] = benchmark.stats.stats.min / per
     benchmark.extra_info["seconds_per_step"] = TIMES[name][kind]
 

@@ -99,8 +99,9 @@ def execute_run(config: dict, results_dir, *, n_threads: int | None = 1, family=
 def execute_batch(configs, results_dir, *, n_threads: int | None = 1, family=None, dataset=None) -> list[str]:
     """Fit runs of one family that share shapes as one batched model; store each run.
 
-    Each run is stored under its own run id exactly as :func:`execute_run` stores it,
-    with ``meta["batch"]`` (the batch's size and wall time). A numerical failure of one
+    Each run is stored under its own run id as :func:`execute_run` stores it, with
+    ``meta["batch"]`` (the batch's size and wall time), its share of the batch's wall
+    time as ``wall_time_s``, and the batch's warnings. A numerical failure of one
     replicate fails only its run. If the batch cannot be built or trained as one (any
     other exception), every run is executed alone, so each failure is its own run's.
 
@@ -175,6 +176,7 @@ def batch_runs(configs, *, n_jobs: int = 1, max_replicates: int | None = None, f
         The batches, in the order of their first run.
     """
     groups: dict = {}
+    position = {config["run_id"]: i for i, config in enumerate(configs)}
     for config in configs:
         groups.setdefault(_batch_key(config, family, dataset), []).append(config)
     batches = []
@@ -188,7 +190,7 @@ def batch_runs(configs, *, n_jobs: int = 1, max_replicates: int | None = None, f
         size = max(size, 1)
         n_batches = math.ceil(len(group) / size)
         batches += [list(part) for part in _split(group, n_batches)]
-    return sorted(batches, key=lambda batch: configs.index(batch[0]))
+    return sorted(batches, key=lambda batch: position[batch[0]["run_id"]])
 
 
 def _split(group, n_parts):
@@ -199,17 +201,18 @@ def _split(group, n_parts):
 
 def _batch_key(config, families, datasets):
     """What runs must share to batch; ``(None, run_id)`` for a run that cannot."""
-    family = (families or {}).get(config["model"]["family"])
-    dataset = (datasets or {}).get(config["dataset"]["name"])
+    from ..models._engine import shared_params
+
+    name = config["model"]["family"]
+    family = (families or {}).get(name)
     try:
-        data, estimator = make_run(config, family=family, dataset=dataset)
+        if not (family or get_family(name))()._batchable:
+            return None, config["run_id"]
+        data, estimator = make_run(config, family=family, dataset=(datasets or {}).get(config["dataset"]["name"]))
     except Exception:  # noqa: BLE001 - its own run will record the error
         return None, config["run_id"]
-    if not estimator._batchable:
-        return None, config["run_id"]
-    free = {"random_state", "verbose", *estimator._replicate_params}
-    params = repr(sorted((k, v) for k, v in estimator.get_params(deep=False).items() if k not in free))
-    shapes = tuple(np.shape(data[name]) for name in ("X_train", "y_train", "X_test", "y_test"))
+    params = repr(sorted(shared_params(estimator).items()))
+    shapes = tuple(np.shape(data[key]) for key in ("X_train", "y_train", "X_test", "y_test"))
     classes = () if estimator._y_numeric else tuple(np.unique(data.y_train).tolist())
     return config["suite"], type(estimator), params, shapes, classes
 
@@ -312,11 +315,14 @@ def run_suites(suites, results_dir, *, n_jobs: int = 1, scheduler: str | None = 
     # registered in this process (a notebook's, say) is found in every worker.
     families = {name: get_family(name) for name in {config["model"]["family"] for config in todo}}
     datasets = {name: get_dataset(name) for name in {config["dataset"]["name"] for config in todo}}
-    if batch:
-        batches = batch_runs(todo, n_jobs=n_jobs, max_replicates=max_replicates, family=families, dataset=datasets)
-    else:
-        batches = [[config] for config in todo]
-    with _backend(scheduler, n_jobs):
+    with _backend(scheduler, n_jobs) as client:
+        if batch:  # one batch of a group per worker (a remote cluster: its worker count)
+            workers = (joblib.effective_n_jobs(n_jobs) if client is None or scheduler == "local"
+                       else len(client.scheduler_info()["workers"]))
+            batches = batch_runs(todo, n_jobs=workers, max_replicates=max_replicates, family=families,
+                                 dataset=datasets)
+        else:
+            batches = [[config] for config in todo]
         results = joblib.Parallel(n_jobs=n_jobs if scheduler is None else -1, return_as="generator")(
             joblib.delayed(execute_batch)(configs, str(results_dir), n_threads=None if n_jobs == 1 else 1,
                                           family=families[configs[0]["model"]["family"]],
@@ -336,7 +342,7 @@ def run_suites(suites, results_dir, *, n_jobs: int = 1, scheduler: str | None = 
 def _backend(scheduler, n_jobs):
     """joblib's default backend, or its Dask backend on a local or remote cluster."""
     if scheduler is None:
-        yield
+        yield None
         return
     from distributed import Client, LocalCluster
 

@@ -387,15 +387,21 @@ def _unpack(dataset):
     return (*dataset, None) if len(dataset) == 2 else tuple(dataset)
 
 
+def shared_params(estimator) -> dict:
+    """The parameters the replicates of one batch must share: all but ``random_state``,
+    ``verbose`` and the family's replicate parameters."""
+    free = {"random_state", "verbose", *estimator._replicate_params}
+    return {k: v for k, v in estimator.get_params(deep=False).items() if k not in free}
+
+
 def _check_compatible(estimators):
     lead = estimators[0]
-    free = {"random_state", "verbose", *lead._replicate_params}
-    reference = {k: v for k, v in lead.get_params(deep=False).items() if k not in free}
+    reference = shared_params(lead)
     for member in estimators[1:]:
         if type(member) is not type(lead):
             raise ValueError(f"replicates must be of one class; got {type(lead).__name__} "
                              f"and {type(member).__name__}.")
-        params = {k: v for k, v in member.get_params(deep=False).items() if k not in free}
+        params = shared_params(member)
         differing = sorted(k for k in reference if not _same(reference[k], params[k]))
         if differing:
             raise ValueError(f"replicates of {type(lead).__name__} may differ only in random_state and "

@@ -7,7 +7,7 @@ the CG/Lanczos solver the code ran, and E8 also on leak-free splits; the claims
 """
 
 #: Run order: the longest runs first, so that every worker stays busy to the end.
-SUITES = (  # the longest runs first, so the two workers finish together
+SUITES = (
     "miller2023-e1-cg-lanczos",
     "miller2023-e11-bnn-init-scale",
     "miller2023-e1-gp-parity",
