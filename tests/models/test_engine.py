@@ -1,0 +1,89 @@
+"""The training loop's own pieces: minibatches per replicate, the SGD update, fit_replicates."""
+
+import numpy as np
+import pytest
+import torch
+
+from grokbeyond.datasets import make_decoy_linear, make_sparse_parity
+from grokbeyond.models import BayesianMLP, LinearRegression, MLPClassifier, NumericalError, fit_replicates
+from grokbeyond.models._engine import _minibatches, _update_function
+
+
+def test_minibatches_are_epoch_shuffles_of_each_replicates_own_generator():
+    generators = [torch.Generator().manual_seed(seed) for seed in (0, 1)]
+    batches = _minibatches(10, 3, generators)
+    epoch = [next(batches) for _ in range(4)]
+    assert [index.shape for index in epoch] == [(2, 3), (2, 3), (2, 3), (2, 1)]
+    for r, seed in enumerate((0, 1)):
+        order = torch.cat([index[r] for index in epoch])
+        assert torch.equal(order, torch.randperm(10, generator=torch.Generator().manual_seed(seed)))
+    assert next(_minibatches(10, None, generators)) is None and next(_minibatches(10, 10, generators)) is None
+
+
+def test_sgd_update_is_torchs_sgd_bit_for_bit():
+    generator = torch.Generator().manual_seed(0)
+    start = [torch.randn(3, 4, generator=generator), torch.randn(5, generator=generator)]
+    grads = [torch.randn_like(p) for p in start]
+    ours = [p.clone().requires_grad_() for p in start]
+    theirs = [p.clone().requires_grad_() for p in start]
+    mine = torch.optim.SGD([{"params": ours[:1], "weight_decay": 0.1}, {"params": ours[1:]}], lr=0.3)
+    reference = torch.optim.SGD([{"params": theirs[:1], "weight_decay": 0.1}, {"params": theirs[1:]}], lr=0.3)
+    step = _update_function(mine)
+    assert step is not mine.step
+    for _ in range(3):
+        for p, q, g in zip(ours, theirs, grads):
+            p.grad, q.grad = g.clone(), g.clone()
+        with torch.no_grad():
+            step()
+        reference.step()
+    for p, q in zip(ours, theirs):
+        assert torch.equal(p, q)
+    momentum = torch.optim.SGD([torch.zeros(2, requires_grad=True)], lr=0.1, momentum=0.9)
+    assert _update_function(momentum) == momentum.step  # anything else is stepped by torch
+
+
+def test_fit_replicates_gives_each_seed_its_own_fit():
+    data = make_sparse_parity(n_bits=6, k=2, n_train=64, n_test=32, random_state=0)
+    template = BayesianMLP(hidden_size=8, max_iter=12, eval_every=4, batch_size=16, n_predictive_samples=2)
+    fits = fit_replicates(template, data.X_train, data.y_train, eval_set=(data.X_test, data.y_test),
+                          random_state=[0, 1, 2], init_scale=[0.5, 1.0, 2.0])
+    assert fits.history.groupby("replicate").size().tolist() == [8, 8, 8]
+    assert fits.history.groupby("replicate")["init_scale"].first().tolist() == [0.5, 1.0, 2.0]
+    for r, (seed, scale) in enumerate(zip((0, 1, 2), (0.5, 1.0, 2.0))):
+        alone = template.set_params(random_state=seed, init_scale=scale).fit(
+            data.X_train, data.y_train, eval_set=(data.X_test, data.y_test))
+        mine = fits.history[fits.history["replicate"] == r].drop(columns=["replicate", "random_state", "init_scale"])
+        np.testing.assert_allclose(mine["objective"], alone.history_["objective"], rtol=1e-5)
+        np.testing.assert_allclose(fits.estimators[r].predict_proba(data.X_test), alone.predict_proba(data.X_test),
+                                   rtol=1e-5, atol=1e-6)
+
+
+def test_recording_does_not_move_a_stochastic_trajectory():
+    # The recorded rows' weight draws come from their own stream: evaluating every step or
+    # every fourth gives the same training trajectory.
+    data = make_sparse_parity(n_bits=6, k=2, n_train=64, n_test=32, random_state=0)
+    every = BayesianMLP(hidden_size=8, max_iter=8, eval_every=1, batch_size=16, random_state=0)
+    fourth = BayesianMLP(hidden_size=8, max_iter=8, eval_every=4, batch_size=16, random_state=0)
+    every.fit(data.X_train, data.y_train, eval_set=(data.X_test, data.y_test))
+    fourth.fit(data.X_train, data.y_train)
+    for (loc, _), (other, _) in zip(every.posterior_.values(), fourth.posterior_.values()):
+        torch.testing.assert_close(loc, other)
+
+
+@pytest.mark.parametrize("params, message", [
+    (dict(random_state=0), "non-empty sequence"),
+    (dict(random_state=[0, 1], lr=[0.1, 0.2]), r"cannot vary \['lr'\]"),
+    (dict(random_state=[0, 1], weight_init=[[0, 0, 0, 0]]), "1 values for 2 replicates"),
+])
+def test_fit_replicates_names_bad_arguments(params, message):
+    data = make_decoy_linear(random_state=0)
+    with pytest.raises(ValueError, match=message):
+        fit_replicates(LinearRegression(max_iter=2), data.X_train, data.y_train, **params)
+
+
+def test_a_failed_replicate_is_raised_with_its_position():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(20, 3)), rng.integers(0, 2, 20)
+    with pytest.raises(NumericalError, match="replicate 1"):
+        fit_replicates(MLPClassifier(hidden_size=4, batch_size=None, max_iter=5), X, y, random_state=[0, 1],
+                       init_scale=[1.0, 1e25])
