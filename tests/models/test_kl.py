@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from grokbeyond.models._kl import gaussian_kl
+from grokbeyond.models._kl import gaussian_kl, mean_field_kl
 
 
 def _problem(seed=0, n=6, batch=2):
@@ -38,3 +38,14 @@ def test_a_covariance_that_is_not_positive_definite_is_named():
     K, d, L = _problem()
     with pytest.warns(NumericalWarning, match="added jitter"), pytest.raises(NotPSDError):
         gaussian_kl(-K, d, L.tril())
+
+
+def test_mean_field_kl_value_and_gradient():
+    generator = torch.Generator().manual_seed(0)
+    loc = torch.randn(3, 4, 5, generator=generator, dtype=torch.float64, requires_grad=True)
+    log_scale = (0.3 * torch.randn(3, 4, 5, generator=generator, dtype=torch.float64)).requires_grad_()
+    q = torch.distributions.Normal(loc, log_scale.exp())
+    p = torch.distributions.Normal(torch.zeros_like(loc), torch.full_like(loc, 1.5))
+    torch.testing.assert_close(mean_field_kl(loc, log_scale, 1.5),
+                               torch.distributions.kl_divergence(q, p).flatten(1).sum(1))
+    assert torch.autograd.gradcheck(lambda m, s: mean_field_kl(m, s, 1.5), (loc, log_scale))

@@ -1,4 +1,7 @@
-"""KL divergence between Gaussians with a closed-form gradient: the complexity term of a GP.
+"""KL divergences between Gaussians with closed-form gradients: the complexity terms.
+
+:func:`gaussian_kl` is a GP's (a full-covariance q against the GP prior);
+:func:`mean_field_kl` a Bayesian network's (a diagonal q against an isotropic prior).
 
 A variational GP's complexity term is KL(q(u) ‖ p(u)) with q = N(m, LLᵀ) (L lower
 triangular, the Cholesky parameterisation of q's covariance) and p = N(μ, K) the prior
@@ -19,9 +22,11 @@ decomposition", for the identities).
 
 from __future__ import annotations
 
+import math
+
 import torch
 
-__all__ = ["gaussian_kl"]
+__all__ = ["gaussian_kl", "mean_field_kl"]
 
 
 class _GaussianKL(torch.autograd.Function):
@@ -78,3 +83,45 @@ def gaussian_kl(covariance: torch.Tensor, difference: torch.Tensor, chol: torch.
         If K is not positive definite even with linear_operator's jitter retries.
     """
     return _GaussianKL.apply(covariance, difference, chol)
+
+
+class _MeanFieldKL(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, loc, log_scale, prior_scale):
+        variance = log_scale.mul(2).exp_()
+        inverse = 1.0 / prior_scale**2
+        terms = (variance + loc.square()).mul_(0.5 * inverse).sub_(log_scale)
+        ctx.save_for_backward(loc, variance)
+        ctx.inverse = inverse
+        n = loc[0].numel() if loc.ndim else 1
+        return terms.flatten(1).sum(1) + n * (math.log(prior_scale) - 0.5)
+
+    @staticmethod
+    def backward(ctx, grad):
+        loc, variance = ctx.saved_tensors
+        scale = grad.reshape(-1, *([1] * (loc.ndim - 1)))
+        grad_loc = (scale * ctx.inverse) * loc if ctx.needs_input_grad[0] else None
+        grad_log_scale = scale * (variance * ctx.inverse - 1.0) if ctx.needs_input_grad[1] else None
+        return grad_loc, grad_log_scale, None
+
+
+def mean_field_kl(loc: torch.Tensor, log_scale: torch.Tensor, prior_scale: float) -> torch.Tensor:
+    """KL(N(μ, diag s²) ‖ N(0, σₚ²I)) per replicate, with its closed-form gradient.
+
+    KL = Σᵢ [log(σₚ/sᵢ) + (sᵢ² + μᵢ²)/(2σₚ²) − ½], ∂KL/∂μ = μ/σₚ², ∂KL/∂log s = s²/σₚ² − 1
+    (the complexity term of a mean-field Bayesian network, Blundell et al. 2015; Miller,
+    O'Neill & Bui 2023, eq. 4).
+
+    Parameters
+    ----------
+    loc, log_scale : torch.Tensor of shape (R, ...)
+        μ and log s, a leading replicate axis.
+    prior_scale : float
+        σₚ.
+
+    Returns
+    -------
+    torch.Tensor of shape (R,)
+        Nats, summed over all but the replicate axis.
+    """
+    return _MeanFieldKL.apply(loc, log_scale, float(prior_scale))

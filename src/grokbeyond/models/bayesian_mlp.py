@@ -13,6 +13,7 @@ from sklearn.utils import check_scalar
 
 from .._random import torch_generator
 from ._base import TrajectoryClassifier
+from ._kl import mean_field_kl
 
 __all__ = ["BayesianMLP"]
 
@@ -203,14 +204,9 @@ class BayesianMLP(TrajectoryClassifier):
 
     def _kl(self):
         """Closed-form KL(q ‖ p) summed over all weights, shape (R,) (nats):
-        Σ log(σₚ/s) + (s² + μ²)/(2σₚ²) − ½ for q = N(μ, s²), p = N(0, σₚ²)."""
-        inverse_variance = 1.0 / self.prior_scale**2
-        total = 0.0
-        for loc, log_scale in self.posterior_.values():
-            terms = (log_scale.mul(2).exp() + loc.square()).mul_(0.5 * inverse_variance).sub_(log_scale)
-            total = total + terms.flatten(1).sum(1)
-        n_weights = sum(loc[0].numel() for loc, _ in self.posterior_.values())
-        return total + n_weights * (math.log(self.prior_scale) - 0.5)
+        Σ log(σₚ/s) + (s² + μ²)/(2σₚ²) − ½ for q = N(μ, s²), p = N(0, σₚ²), with its
+        closed-form gradient (:func:`~grokbeyond.models._kl.mean_field_kl`)."""
+        return sum(mean_field_kl(loc, log_scale, self.prior_scale) for loc, log_scale in self.posterior_.values())
 
     # ---- the estimator hooks ------------------------------------------------------
     def _build(self, X, y, generator):
