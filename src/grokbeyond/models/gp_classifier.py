@@ -341,16 +341,20 @@ class GPClassifier(TrajectoryClassifier):
         return gaussian_kl(covariance, distribution.variational_mean - prior.mean, chol)
 
     def _latent(self, X, *, train):
-        """q(f(X)) and KL(q(u) ‖ p(u)) per replicate.
+        """q(f(X)) and KL(q(u) ‖ p(u)) per replicate (NaN on held-out data: the engine
+        records the training row's KL and complexity on the test row, ``_model_terms``).
 
         On the fast path with the inducing points fixed at the training inputs,
         q(f(X_train)) = q(u) = N(m, L_S L_Sᵀ), of which the data-fit term needs only
         the marginals (m, row norms² of L_S): what gpytorch's strategy returns when
         its inputs equal the inducing points, without building q(u) twice.
         """
+        if not train:  # held-out rows take the KL from the training row (``_model_terms``)
+            f = self.model_(X)
+            return f, torch.full(f.batch_shape[:1], float("nan"), dtype=f.mean.dtype)
         if not self._closed_form:
             return self.model_(X), self.model_.variational_strategy.kl_divergence()
-        if train and not self._learn_inducing_:
+        if not self._learn_inducing_:
             distribution = self.model_.variational_strategy._variational_distribution
             chol = distribution.chol_variational_covar.tril()
             f = gpytorch.distributions.MultivariateNormal(
