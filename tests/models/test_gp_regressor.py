@@ -32,6 +32,21 @@ def test_train_predictive_from_the_factor_matches_gpytorch(sine):
     np.testing.assert_allclose(final["error"], np.mean((gp.predict(sine.X_train) - sine.y_train) ** 2), rtol=1e-8)
 
 
+def test_held_out_predictive_from_the_factor_matches_gpytorch(sine):
+    # Test rows reuse the training pass's Cholesky factor; gpytorch's eval-mode predictive
+    # (noise included) is the reference. A moved parameter refreshes the factor.
+    gp = GPRegressor(max_iter=20, lr=0.1, initial_noise=0.05).fit(sine.X_train, sine.y_train,
+                                                                   eval_set=(sine.X_test, sine.y_test))
+    X_test = torch.tensor(sine.X_test)[None]
+    with torch.no_grad():
+        gp.model_.covar_module.raw_outputscale.add_(0.3)  # stale cache: must be recomputed
+        mean, variance = gp._held_out_predictive(X_test)
+        gp.model_.eval(), gp.likelihood_.eval()
+        predictive = gp.likelihood_(gp.model_(X_test))
+    torch.testing.assert_close(mean, predictive.mean, rtol=0, atol=1e-10)
+    torch.testing.assert_close(variance, predictive.variance, rtol=0, atol=1e-10)
+
+
 def test_interpolating_init_groks(sine):
     # Paper E3, init B = (log ℓ, log σ_f²) = (−6, 4): fits the training points at once,
     # generalises only after the lengthscale has grown.

@@ -199,11 +199,36 @@ class GPRegressor(TrajectoryRegressor):
     def _noise(self):
         return self.likelihood_.noise.squeeze(-1)  # (R,)
 
+    def _parameter_versions(self):
+        return tuple(p._version for p in self.model_.parameters())
+
+    def _held_out_predictive(self, X):
+        """Predictive mean and variance (noise included) at held-out inputs.
+
+        From the Cholesky factor of the training pass at the same parameters (cached with
+        their version counters; recomputed if they moved): μ* = c + K*ₓ α, v* = σ² +
+        k(x*, x*) − ‖L⁻¹Kₓ*‖², the exact predictive gpytorch's ``likelihood(model(X))``
+        gives in eval mode, without its prediction-strategy rebuild every step.
+        """
+        cached = getattr(self, "_factor_cache", None)
+        if cached is None or cached[0] != self._parameter_versions():
+            self._terms(self._train_inputs, self._train_targets, train=True)
+            cached = self._factor_cache
+        _, L, alpha, X_train = cached
+        kernel = self.model_.covar_module
+        cross = kernel(X_train, X).to_dense()  # (R, n, m)
+        mean = self.model_.mean_module(X) + (cross * alpha.unsqueeze(-1)).sum(-2)
+        V = torch.linalg.solve_triangular(L, cross, upper=False)
+        prior_variance = kernel(X, diag=True)
+        return mean, self._noise()[:, None] + prior_variance - V.square().sum(-2)
+
     def _terms(self, X, y, *, train):
         if train:
             prior = self.model_.forward(X)
             K_y = prior.covariance_matrix + self._noise()[:, None, None] * torch.eye(X.shape[-2], dtype=X.dtype)
             data_fit, complexity, L, alpha = _gaussian_mll_terms(K_y, y - prior.mean)
+            self._train_inputs, self._train_targets = X, y
+            self._factor_cache = (self._parameter_versions(), L.detach(), alpha.detach(), X)
             # Posterior predictive at the training inputs from the same factor:
             # μ = y − σ² K_y⁻¹ r,  v = σ² + k(x, x) − k_xᵀ K_y⁻¹ k_x.
             with torch.no_grad():
@@ -213,14 +238,8 @@ class GPRegressor(TrajectoryRegressor):
                 V = torch.linalg.solve_triangular(L, K, upper=False)
                 variance = noise + torch.diagonal(K, dim1=-2, dim2=-1) - V.square().sum(-2)
         else:
-            self.model_.eval()
-            self.likelihood_.eval()
-            try:
-                predictive = self.likelihood_(self.model_(X))
-                mean, variance = predictive.mean, predictive.variance
-            finally:
-                self.model_.train()
-                self.likelihood_.train()
+            with torch.no_grad():
+                mean, variance = self._held_out_predictive(X)
             complexity = torch.zeros(X.shape[0], dtype=X.dtype)  # replaced by the train value
             data_fit = (0.5 * (y - mean).square() / variance).mean(-1)
         variance = variance.clamp_min(torch.finfo(X.dtype).tiny)

@@ -17,6 +17,13 @@ def _xavier(n_replicates, fan_in, fan_out, generator, dtype):
     return (2 * torch.rand(n_replicates, fan_in, fan_out, generator=generator, dtype=dtype) - 1) * bound
 
 
+def _spectral_norm(W):
+    """Largest singular value of each (a, b) matrix in W, shape (R,): the square root of
+    the largest eigenvalue of the smaller Gram matrix (min(a, b)², not an SVD of a × b)."""
+    gram = W @ W.transpose(-2, -1) if W.shape[-2] <= W.shape[-1] else W.transpose(-2, -1) @ W
+    return torch.linalg.eigvalsh(gram)[..., -1].clamp_min(0.0).sqrt()
+
+
 class MLPClassifier(TrajectoryClassifier):
     """One-hidden-layer ReLU classifier trained by minibatch SGD with weight decay.
 
@@ -142,7 +149,7 @@ class MLPClassifier(TrajectoryClassifier):
 
     def _model_quantities(self):
         W1, _, W2 = self.params_
-        spectral = torch.stack([torch.linalg.matrix_norm(W, ord=2) for W in (W1, W2)], dim=-1)
+        spectral = torch.stack([_spectral_norm(W1), _spectral_norm(W2)], dim=-1)
         return {"weight_norm": self._squared_norm().sqrt(), "spectral_norm": spectral}
 
     def _predict_proba(self, X):
