@@ -25,14 +25,13 @@ __all__ = ["INTRO", "sections"]
 INTRO = (
     "The suites hold the settings and seeds of the paper's code (`shared/reference/README.md`). Intervals are 95%: "
     "percentile bootstrap over seeds for medians and over settings for Spearman's ρ, the t interval of a fitted "
-    "slope, Fisher's interval of Pearson's r. A gap is the first test crossing minus the first train crossing of "
+    "slope, Fisher's interval of Pearson's r; bands of mean curves are the mean's t interval over seeds. A gap is the first test crossing minus the first train crossing of "
     "the threshold (strictly above 0.95 as in the paper's code, except E2's 20 test points, ≥ 0.95); a run that "
     "never crosses is censored, never given the budget. Dashed lines are the paper's own code, run on a machine "
     "like ours (`shared/reference`)."
 )
 
 _TASKS = {"add": "a+b", "sub": "a−b", "div": "a/b", "x2_xy_y2": "a²+ab+b²", "x2_xy_y2_x": "a²+ab+b²+a", "xyx": "a·b·a"}
-_N_BOOT = 200  # bootstrap resamples per band point: seaborn's 1000 took 95% of the page's 7 minutes
 
 
 def _milestones(history: pd.DataFrame, n_test: int) -> dict:
@@ -56,17 +55,17 @@ def _e1(ctx):
     paper = ref.e1_curves(ctx.reference_dir)
     lines = ["## E1, E1b — GP classification of concealed sparse parity", ""]
     both = pd.concat([e1.assign(variant="ELBO (E1)"), e1b.assign(variant="no KL term (E1b)")], ignore_index=True)
-    fig = plot_sweep(both, "variant", complexity="kl", xscale="symlog", n_boot=_N_BOOT,
+    fig = plot_sweep(both, "variant", complexity="kl", xscale="symlog",
                      title="E1: GP classifier, sparse parity k = 3 of 40 bits; mean and 95% CI over seeds")
     lines += [ctx.save(fig, "e1.png"), ""]
     if paper is not None:
         fig = plot_trajectories(e1, terms=("data_fit", "kl"), reference=paper[paper["variant"] == "E1"],
-                                xscale="symlog", n_boot=_N_BOOT,
+                                xscale="symlog",
                                 title="E1: grokbeyond (mean and 95% CI over seeds) and the paper's code (dashed)")
         lines += [ctx.save(fig, "e1_paper_code.png"), ""]
         if not e1b.empty:
             fig = plot_trajectories(e1b, terms=("data_fit", "kl"), reference=paper[paper["variant"] == "E1b"],
-                                    xscale="symlog", n_boot=_N_BOOT,
+                                    xscale="symlog",
                                     title="E1b: without the KL term; KL/N recorded, not optimised; dashed: paper code")
             lines += [ctx.save(fig, "e1b_paper_code.png"), ""]
     runs = [(f"grokbeyond, seed {seed}", run) for seed, run in e1.groupby("seed")]
@@ -118,7 +117,7 @@ def _e2(ctx):
     if paper is not None:
         paper = paper.groupby(["step", "split"], as_index=False)[["accuracy", "data_fit", "complexity"]].mean()
         paper = paper.assign(source="paper code, mean of 5 seeds")
-    fig = plot_trajectories(history, terms=("data_fit", "complexity"), xscale="symlog", n_boot=_N_BOOT,
+    fig = plot_trajectories(history, terms=("data_fit", "complexity"), xscale="symlog",
                             reference=paper,
                             title="E2: GP classifier on a 1-D step from lengthscale 0.005; mean and 95% CI over "
                                   "seeds; dashed: paper code")
@@ -132,7 +131,7 @@ def _e3(ctx):
     if history.empty:
         return []
     label = history["case"] + ", noise " + history["model.initial_noise"].map("{:.3g}".format)
-    fig = plot_sweep(history.assign(start=label), "start", metric="error", xscale="symlog", n_boot=_N_BOOT,
+    fig = plot_sweep(history.assign(start=label), "start", metric="error", xscale="symlog",
                      title="E3: GP regression, MSE from starts A, B, C and two noise initialisations")
     table = results[["case", "model.initial_noise", "t_memorise", "t_generalise", "gap", "phase"]].sort_values(
         ["model.initial_noise", "case"])
@@ -187,7 +186,7 @@ def _e4_e7(ctx):
     e4, _ = ctx.by_suite["miller2023-e4-linear-decoy"]
     paper = ref.e4_curves(ctx.reference_dir)
     if not e4.empty:
-        fig = plot_trajectories(e4, metric="sign_accuracy", xscale="symlog", n_boot=_N_BOOT,
+        fig = plot_trajectories(e4, metric="sign_accuracy", xscale="symlog",
                                 reference=None if paper is None else paper[1],
                                 title="E4: linear regression with decoys; mean and 95% CI over 5 seeds; dashed: "
                                       "paper code, seed mean")
@@ -216,7 +215,7 @@ def _e4_e7(ctx):
     e7, _ = ctx.by_suite["miller2023-e7-linear-decoy-no-prior"]
     if not e7.empty:
         fig = plot_trajectories(e7, metric="sign_accuracy", terms=("weight_0", "weight_1", "weight_2", "weight_3"),
-                                xscale="symlog", n_boot=_N_BOOT,
+                                xscale="symlog",
                                 title="E7: without the complexity term; weight 0 is on x, weights 1–3 on the decoys "
                                       "x², x³, sin(100x)")
         lines += [ctx.save(fig, "e7.png"), ""]
@@ -236,7 +235,7 @@ def _e8(ctx):
         fits.append((label, e8_fit(results)))
         add = history[history["dataset.operation"] == "add"]
         fig = plot_sweep(add, "dataset.n_concealed", xlabel="epoch", xscale="symlog", complexity_scale="log",
-                         n_boot=_N_BOOT,
+                         
                          title=f"E8, {label}: a+b mod 7; colour: concealed bits m; mean and 95% CI over seeds")
         lines += [ctx.save(fig, figure), ""]
     if not frames:
@@ -298,7 +297,7 @@ def _e11(ctx):
     if history.empty:
         return []
     fig = plot_sweep(history, "model.init_scale", xlabel="epoch", xscale="symlog", complexity_scale="log",
-                     n_boot=_N_BOOT,
+                     
                      title="E11: Bayesian MLP on parity; colour: initial scale σ; mean and 95% CI over seeds")
     table = results.groupby("model.init_scale").agg(
         runs=("run_id", "size"), grok=("phase", lambda p: f"{(p == 'grokking').mean():.0%}"),
@@ -327,7 +326,7 @@ def _e11(ctx):
             if ours.empty:
                 continue
             fig = plot_trajectories(ours, reference=paper[np.isclose(paper["model.init_scale"], sigma)],
-                                    xscale="symlog", xlabel="epoch", n_boot=_N_BOOT,
+                                    xscale="symlog", xlabel="epoch",
                                     title=f"E11, σ = {sigma:g}, seed 0: grokbeyond (solid) and the paper's code (dashed)")
             lines += [ctx.save(fig, f"e11_seed0_sigma{sigma:g}.png"), ""]
     return lines
