@@ -44,7 +44,7 @@ def t_interval(confidence_level=95):
         if n < 2:
             return mean, mean
         t = quantile[n] if n in quantile else stats.t.ppf(0.5 + confidence_level / 200, n - 1)
-        half = float(t) * float(values.std(ddof=1)) / np.sqrt(n)
+        half = float(t * values.std(ddof=1) / np.sqrt(n))
         return mean - half, mean + half
 
     return interval
