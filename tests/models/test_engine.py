@@ -87,3 +87,15 @@ def test_a_failed_replicate_is_raised_with_its_position():
     with pytest.raises(NumericalError, match="replicate 1"):
         fit_replicates(MLPClassifier(hidden_size=4, batch_size=None, max_iter=5), X, y, random_state=[0, 1],
                        init_scale=[1.0, 1e25])
+
+
+def test_recorded_quantities_are_copies_of_the_parameters():
+    # A live parameter (the linear weights) recorded at step t keeps its value at t, not
+    # the value it is updated to later.
+    data = make_decoy_linear(random_state=0)
+    model = LinearRegression(max_iter=50, eval_every=10, weight_init=[0.0005, 0.9, 0.9, 0.9]).fit(
+        data.X_train, data.y_train)
+    train = model.history_[model.history_["split"] == "train"]
+    np.testing.assert_allclose(train.iloc[0][["weight_0", "weight_1"]].to_numpy(float), [0.0005, 0.9])
+    np.testing.assert_allclose(train.iloc[-1][[f"weight_{i}" for i in range(4)]].to_numpy(float), model.coef_)
+    assert train["weight_0"].nunique() == len(train)

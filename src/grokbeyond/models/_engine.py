@@ -110,7 +110,8 @@ class _Recorder:
         self.failed_at = np.full(n_replicates, -1)  # the step a replicate failed at (-1: never)
 
     def add(self, step, split, terms):
-        values = {name: value.detach().cpu().numpy() for name, value in terms.items()}
+        # Copies: a quantity may be a live parameter (linear weights), updated in place later.
+        values = {name: value.detach().cpu().numpy().copy() for name, value in terms.items()}
         self.records.append((step, split, values))
 
     def postfix(self) -> dict[str, str]:
