@@ -121,35 +121,26 @@ class _Recorder:
         return {f"{split}_{key}": f"{values[key][0]:.3f}" for _, split, values in last}
 
     def frame(self, replicate: int) -> pd.DataFrame:
-        """The history of one replicate, up to its failure."""
-        columns: dict[str, list] = {}
-        order: list[str] = []
-        rows = 0
-        for step, split, values in self.records:
-            if 0 <= self.failed_at[replicate] <= step:
-                continue
-            block = {"step": np.full(1, step), "split": [split]}
-            for name, value in values.items():
-                value = value[[replicate]]
-                if value.ndim == 1:
-                    block[name] = value
-                else:
-                    block.update({f"{name}_{i}": value[:, i] for i in range(value.shape[1])})
-            for name, value in block.items():
-                if name not in columns:
-                    columns[name] = [np.full(rows, np.nan)] if rows else []
-                    order.append(name)
-                columns[name].append(np.asarray(value))
-            for name in order:
-                if name not in block:
-                    columns[name].append(np.full(1, np.nan))
-            rows += 1
-        if not rows:
+        """The history of one replicate, up to its failure: one column per recorded name
+        (``name_i`` for a per-dimension quantity), stacked across records at once."""
+        kept = [record for record in self.records
+                if not 0 <= self.failed_at[replicate] <= record[0]]
+        if not kept:
             return pd.DataFrame(columns=list(HISTORY_COLUMNS))
-        frame = pd.DataFrame({name: np.concatenate(columns[name]) for name in order})
+        names = list(dict.fromkeys(name for _, _, values in kept for name in values))
+        data = {"step": np.array([step for step, _, _ in kept], dtype=np.int64),
+                "split": [split for _, split, _ in kept]}
+        for name in names:
+            shape = next(values[name].shape[1:] for _, _, values in kept if name in values)
+            missing = np.full(shape, np.nan)
+            column = np.stack([values[name][replicate] if name in values else missing for _, _, values in kept])
+            if column.ndim == 1:
+                data[name] = column
+            else:
+                data.update({f"{name}_{i}": column[:, i] for i in range(column.shape[1])})
+        frame = pd.DataFrame(data)
         front = [c for c in (*HISTORY_COLUMNS, "accuracy") if c in frame]
         frame = frame[front + [c for c in frame.columns if c not in front]]
-        frame["step"] = frame["step"].astype(np.int64)
         frame["split"] = frame["split"].astype("category")
         return frame
 
