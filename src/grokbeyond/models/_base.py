@@ -334,7 +334,8 @@ class TrajectoryEstimator(BaseEstimator):
             dimensions or features, mismatched lengths, or unsuitable targets, or a
             parameter is invalid.
         NumericalError
-            If the objective becomes non-finite or a factorisation fails; its
+            If the objective becomes non-finite (detected at the first evaluated
+            step after it does, see ``eval_every``) or a factorisation fails; its
             ``step`` and ``history`` attributes say where and what was recorded.
         """
         outcome = fit_members([self], [self._prepare_fit(X, y, eval_set)])[0]

@@ -105,7 +105,6 @@ class _Recorder:
     """Collects the recorded terms as arrays, one record per evaluated (step, split)."""
 
     def __init__(self, n_replicates: int):
-        self.n_replicates = n_replicates
         self.records: list[tuple[int, str, dict[str, np.ndarray]]] = []
         self.failed_at = np.full(n_replicates, -1)  # the step a replicate failed at (-1: never)
 
@@ -210,11 +209,7 @@ def _steps(engine, X, y, test, generators, recorder, progress):
     rows = torch.arange(n_replicates)[:, None]
     batches = _minibatches(n_train, engine.batch_size, generators)
     step = 0
-    try:
-        optimizer = engine._make_optimizer()
-    except engine._numerical_errors as err:
-        recorder.failed_at[:] = 0
-        return 0, err
+    optimizer = engine._make_optimizer()
     update = _update_function(optimizer)
     params = [p for group in optimizer.param_groups for p in group["params"]]
     closed_form = engine._closed_form_gradients
