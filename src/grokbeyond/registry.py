@@ -49,6 +49,7 @@ _BUILTIN_FAMILIES = {
     "logistic": "grokbeyond.models.logistic:LogisticRegression",
     "mlp": "grokbeyond.models.mlp:MLPClassifier",
     "bnn": "grokbeyond.models.bayesian_mlp:BayesianMLP",
+    "rfm": "grokbeyond.models.rfm:RFMClassifier",
 }
 
 _BUILTIN_DATASETS = {
@@ -144,7 +145,7 @@ def get_family(name: str):
     ----------
     name : str
         A registered name (``"gp-classifier"``, ``"gp-regressor"``, ``"linear"``,
-        ``"logistic"``, ``"mlp"``, ``"bnn"``, or one added by :func:`register_family`),
+        ``"logistic"``, ``"mlp"``, ``"bnn"``, ``"rfm"``, or one added by :func:`register_family`),
         a reference ``"package.module:Class"`` or an entry point name.
 
     Returns

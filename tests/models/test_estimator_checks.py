@@ -9,6 +9,7 @@ from grokbeyond.models import (
     LinearRegression,
     LogisticRegression,
     MLPClassifier,
+    RFMClassifier,
 )
 
 # Small budgets: the checks fit hundreds of times. Learning rates are raised so that a
@@ -32,6 +33,10 @@ ESTIMATORS = [
     # Some checks use inputs centred at 100: gradient descent needs lr < ~5e-5 there.
     LinearRegression(max_iter=300, lr=2e-5, noise_variance=1.0, prior_variance=100.0, fit_intercept=True,
                      eval_every=300, random_state=0),
+    # A small ridge: the checks' tight blobs make the interpolating (ridge 0) kernel matrix
+    # numerically singular, where linear_operator adds jitter with a NumericalWarning
+    # (test_rfm.py checks that path).
+    RFMClassifier(max_iter=3, ridge=1e-3, eval_every=3, random_state=0),
 ]
 
 # Checks an estimator cannot pass, with the reason.

@@ -14,6 +14,7 @@ from ..registry import builtin_references as _builtin_references
 _attrs = {
     "_base": ["HISTORY_COLUMNS", "NumericalError", "TrajectoryClassifier", "TrajectoryEstimator",
               "TrajectoryRegressor", "evaluation_steps"],
+    "_agop": ["agop_alignment", "circulant_deviation"],
     "_engine": ["fit_batched", "fit_replicates"],
     "gp_regressor": ["mll_landscape"],
 }

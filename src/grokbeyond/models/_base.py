@@ -23,6 +23,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_scalar
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -133,7 +134,13 @@ class TrajectoryEstimator(BaseEstimator):
 
     - ``_check_params()``: validate the family's own parameters (nothing).
     - ``_model_quantities()``: model-level values recorded on every row, shape (R,)
-      or (R, k) for per-dimension ones (``{}``).
+      or (R, k) for per-dimension ones (``{}``); called once per evaluated step.
+    - ``_complete_history(history)``: the fitted replicate's ``history_`` with columns
+      that need the whole trajectory (an alignment with the final state); called on
+      a replicate that completed (identity).
+    - ``_decision_function(X)`` (classifiers without probabilities, shape (R, n,
+      n_classes)) instead of ``_predict_proba``: ``predict`` takes its argmax and
+      ``decision_function`` replaces ``predict_proba``.
     - ``_fit_context()``: a context manager around fit and prediction (none).
     - ``_evaluation_terms(X, y, *, train)``: the terms recorded in ``history_`` when
       they differ from the gradient pass's (a one-sample ELBO); defining it stops the
@@ -148,7 +155,8 @@ class TrajectoryEstimator(BaseEstimator):
       (not defined).
     - ``_parameters()`` and ``_load_parameters(params)``: the trainable tensors by
       name, shape (R, ...), and setting them; defining both makes the family
-      *batchable*: replicates of it train as one batched model (:func:`fit_batched`).
+      *batchable*: replicates of it train as one batched model (:func:`fit_batched`),
+      unless the family sets the class attribute ``_batchable = False``.
       A batchable family draws any noise of its gradient pass from
       ``self._replicate_generators[r]`` and of its recorded rows
       (``_evaluation_terms``) from ``self._evaluation_generators[r]``: one generator
@@ -245,6 +253,10 @@ class TrajectoryEstimator(BaseEstimator):
     def _model_quantities(self) -> dict[str, torch.Tensor]:
         """Model-level quantities recorded on every row, shape (R,) or (R, k)."""
         return {}
+
+    def _complete_history(self, history):
+        """``history_`` with the columns that need the whole trajectory (identity)."""
+        return history
 
     def _check_params(self) -> None:
         """Validate the family's own parameters (raise ValueError / TypeError)."""
@@ -357,7 +369,9 @@ class TrajectoryClassifier(ClassifierMixin, TrajectoryEstimator):
     """Base class of grokbeyond's classifiers: label encoding, ``predict_proba``, ``predict``.
 
     A family implements ``_predict_proba(X)`` returning a tensor of shape
-    (R, n_samples, n_classes).
+    (R, n_samples, n_classes), or, if it has no probabilities (a kernel machine on
+    one-hot targets), ``_decision_function(X)`` of the same shape; the public
+    ``predict_proba`` / ``decision_function`` exists for the one it implements.
     """
 
     def _target_dtype(self):
@@ -396,6 +410,7 @@ class TrajectoryClassifier(ClassifierMixin, TrajectoryEstimator):
             "accuracy": accuracy,
         }
 
+    @available_if(lambda self: _implements(self, "_predict_proba"))
     def predict_proba(self, X):
         """Predictive class probabilities.
 
@@ -429,11 +444,44 @@ class TrajectoryClassifier(ClassifierMixin, TrajectoryEstimator):
         y_pred : ndarray of shape (n_samples,)
             Labels from ``classes_``.
         """
-        proba = self.predict_proba(X)  # checks fitted state and input first
-        return self.classes_[np.argmax(proba, axis=1)]
+        method = self._predict_proba if _implements(self, "_predict_proba") else self._decision_function
+        scores = self._inference(X, method)  # checks fitted state and input first
+        return self.classes_[np.argmax(scores, axis=1)]
+
+    @available_if(lambda self: _implements(self, "_decision_function"))
+    def decision_function(self, X):
+        """Per-class scores of a classifier without probabilities (e.g. an RFM's outputs).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) for two classes (the second class's score
+            minus the first's, as scikit-learn's binary convention), else (n_samples,
+            n_classes) with columns following ``classes_``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If called before ``fit``.
+        ValueError
+            If ``X`` has NaN, the wrong shape or the wrong number of features.
+        """
+        scores = self._inference(X, self._decision_function)
+        return scores[:, 1] - scores[:, 0] if scores.shape[1] == 2 else scores
 
     def _predict_proba(self, X: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
+
+    def _decision_function(self, X: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+
+def _implements(estimator, name: str) -> bool:
+    """Whether the estimator's family overrides the classifier hook ``name``."""
+    return getattr(type(estimator), name) is not getattr(TrajectoryClassifier, name)
 
 
 class TrajectoryRegressor(RegressorMixin, TrajectoryEstimator):

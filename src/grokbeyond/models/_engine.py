@@ -321,7 +321,7 @@ def fit_members(members, data) -> list[NumericalError | None]:
             outcomes.append(NumericalError(_failure(member, int(recorder.failed_at[r]), err),
                                            step=int(recorder.failed_at[r]), history=history))
         else:
-            member.history_ = history
+            member.history_ = member._complete_history(history)
             member.n_iter_ = int(member.max_iter)
             outcomes.append(None)
     return outcomes
