@@ -1,0 +1,177 @@
+"""The paper's claims, each checked against the runs in a mallinar2025 store.
+
+Expected values come from the paper (sec. 3) and from the authors' code run on a machine
+like ours (``shared/reference/README.md``, ``mallinar2025/rfm_p61_seed{0,1}.csv``). An
+RFM "step" is one iteration. Nothing here trains.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ...grokking import median_ci
+from .._claims import Claim
+from .._claims import format_ci as _ci
+
+__all__ = ["CHANCE", "CLAIMS", "DETECTION", "ONSET", "halfway", "progress_table"]
+
+SUITE = "mallinar2025-rfm-add"
+
+#: How grokking is read: test accuracy ≥ 0.95; training accuracy is 1.0 from iteration 0.
+DETECTION = {SUITE: dict(metric="accuracy", threshold=0.95, strict=False, min_delay=5)}
+
+#: "Near chance" (chance is 1/61 ≈ 0.016) and the onset of the jump, in test accuracy.
+CHANCE, ONSET = 0.05, 0.1
+
+
+def halfway(series: pd.Series) -> float:
+    """The first step at which ``series`` (indexed by step) has covered half of its change
+    from its first finite value to its last; NaN if it never changes."""
+    values = series.dropna()
+    if values.empty or values.iloc[0] == values.iloc[-1]:
+        return np.nan
+    middle = (values.iloc[0] + values.iloc[-1]) / 2
+    reached = values >= middle if values.iloc[-1] > values.iloc[0] else values <= middle
+    return float(values.index[reached.to_numpy().argmax()])
+
+
+def _covered(series: pd.Series, step) -> float:
+    """The fraction of ``series``' change (first finite value to last) covered at ``step``."""
+    values = series.dropna()
+    if pd.isna(step) or values.empty or values.iloc[0] == values.iloc[-1] or step not in values.index:
+        return np.nan
+    return float((values.loc[step] - values.iloc[0]) / (values.iloc[-1] - values.iloc[0]))
+
+
+def progress_table(history: pd.DataFrame) -> pd.DataFrame:
+    """Per run: the landmarks of the test trajectory and of the progress measures.
+
+    Columns ``seed``; ``last_chance`` (the last iteration before test accuracy first
+    exceeds ``CHANCE``), ``onset`` (first iteration with test accuracy ≥ ``ONSET``);
+    ``loss_fall_before_onset`` (fraction of the test MSE's fall, iteration 0 to the
+    last, that comes before the onset); half-way iterations ``t_accuracy``,
+    ``t_circulant`` (circulant deviation from iteration 1, the first with a non-zero
+    block), ``t_alignment``, ``t_loss``; the leads ``t_accuracy − t_circulant`` and
+    ``t_accuracy − t_alignment``; and the fractions of the measures' change covered
+    at ``last_chance``.
+    """
+    rows = []
+    for run_id, rows_ in history[history["split"] == "test"].groupby("run_id"):
+        test = rows_.set_index("step").sort_index()
+        accuracy = test["accuracy"]
+        above = accuracy.index[accuracy > CHANCE]
+        last_chance = float(above[0] - 1) if len(above) and above[0] > 0 else np.nan
+        reached = accuracy.index[accuracy >= ONSET]
+        onset = float(reached[0]) if len(reached) else np.nan
+        loss = test["loss"]
+        before = loss.loc[: onset - 1] if not np.isnan(onset) else loss
+        fall = loss.iloc[0] - loss.iloc[-1]
+        row = {"run_id": run_id, "seed": int(test["seed"].iloc[0]), "last_chance": last_chance, "onset": onset,
+               "loss_fall_before_onset": (loss.iloc[0] - before.iloc[-1]) / fall if fall > 0 else np.nan,
+               "t_accuracy": halfway(accuracy), "t_circulant": halfway(test["circulant_deviation"]),
+               "t_alignment": halfway(test["agop_alignment"]), "t_loss": halfway(loss),
+               "circulant_covered": _covered(test["circulant_deviation"], last_chance),
+               "alignment_covered": _covered(test["agop_alignment"], last_chance)}
+        row["lead_circulant"] = row["t_accuracy"] - row["t_circulant"]
+        row["lead_alignment"] = row["t_accuracy"] - row["t_alignment"]
+        rows.append(row)
+    return pd.DataFrame(rows).sort_values("seed", ignore_index=True)
+
+
+def _med(values, fmt="{:.0f}", unit="") -> str:
+    median, low, high = median_ci(pd.to_numeric(values))
+    return f"{fmt.format(median)}{unit} {_ci(low, high, fmt)}"
+
+
+def _range(values, fmt="{:.0f}") -> str:
+    values = pd.to_numeric(values).dropna()
+    if values.empty:
+        return "never"
+    low, high = fmt.format(values.min()), fmt.format(values.max())
+    return low if low == high else f"{low}–{high}"
+
+
+def _groks(history, results):
+    progress = progress_table(history)
+    final = history[(history["split"] == "test") & (history["step"] == history["step"].max())]["accuracy"]
+    grok = int((results["phase"] == "grokking").sum())
+    measured = (f"{grok}/{len(results)} seeds grok; test accuracy ≤ {CHANCE} through iteration "
+                f"{_range(progress['last_chance'])}; ≥ 0.95 at iteration {_med(results['t_generalise'])} (median, "
+                f"95% CI; range {_range(results['t_generalise'])}); final test accuracy {_range(final, '{:.3f}')}")
+    holds = (grok == len(results) and (progress["last_chance"] >= 5).all()
+             and 12 <= results["t_generalise"].median() <= 22)
+    return measured, bool(holds)
+
+
+def _zero_train_loss(history, results):
+    train = history[history["split"] == "train"]
+    measured = (f"train MSE ≤ {train['loss'].max():.1e} at every iteration of every seed; train accuracy "
+                f"{_range(train['accuracy'], '{:.3f}')}")
+    return measured, bool(train["loss"].max() <= 1e-20 and (train["accuracy"] == 1.0).all())
+
+
+def _flat_test_loss(history, results):
+    progress = progress_table(history)
+    fraction = progress["loss_fall_before_onset"]
+    measured = (f"{_med(100 * fraction, unit='%')} of the test MSE's fall (range {_range(100 * fraction)}%) "
+                f"comes before test accuracy reaches {ONSET} (iteration {_range(progress['onset'])}); the test MSE "
+                f"is half-way down at iteration {_med(progress['t_loss'])}, test accuracy half-way up at "
+                f"{_med(progress['t_accuracy'])}")
+    return measured, bool((fraction <= 0.25).all())
+
+
+def _plain_kernel_regression(history, results):
+    start = history[history["step"] == 0].pivot(index="run_id", columns="split", values="accuracy")
+    p = int(history["dataset.p"].iloc[0])
+    measured = (f"iteration 0 (M = I): train accuracy {_range(start['train'], '{:.3f}')}, test accuracy "
+                f"{_range(start['test'], '{:.4f}')} (chance 1/{p} = {1 / p:.3f})")
+    return measured, bool((start["test"] <= CHANCE).all() and (start["train"] == 1.0).all())
+
+
+def _progress_leads(history, results):
+    progress = progress_table(history)
+    measured = (f"half-way iterations (median, 95% CI): circulant deviation {_med(progress['t_circulant'])}, AGOP "
+                f"alignment {_med(progress['t_alignment'])}, test accuracy {_med(progress['t_accuracy'])}; lead over "
+                f"test accuracy {_med(progress['lead_circulant'])} (circulant deviation) and "
+                f"{_med(progress['lead_alignment'])} (alignment) iterations; while test accuracy is still ≤ {CHANCE} "
+                f"the circulant deviation has covered {_med(100 * progress['circulant_covered'], unit='%')} of its "
+                f"fall and the alignment {_med(100 * progress['alignment_covered'], unit='%')} of its rise")
+    holds = (progress["lead_circulant"] > 0).all() and (progress["lead_alignment"] > 0).all()
+    return measured, bool(holds)
+
+
+def _trace_fidelity(history, results):
+    train = history[history["split"] == "train"]
+    first = train[train["step"] == 1]["trace_M"]
+    last = train[train["step"] == 50]["trace_M"]
+    measured = f"trace M after 1 update {_range(first, '{:.2f}')}"
+    holds = bool(((first - 77.39).abs() <= 0.01 * 77.39).all())
+    if not last.empty:
+        measured += f", after 50 {_range(last, '{:.2f}')}"
+        holds = holds and bool(((last - 93.43).abs() <= 0.01 * 93.43).all())
+    return measured + " (each seed its own split)", holds
+
+
+CLAIMS = [
+    Claim("RFM-add", SUITE, "RFM groks modular addition: test accuracy at chance for the first iterations, then "
+          "≥ 0.95", "authors' code: test accuracy 0.000 at iterations 0–9, ≥ 0.95 at iteration 16 (seed 0) / 18 "
+          "(seed 1), 1.0 from 21 / 34", "every seed groks; test accuracy ≤ 0.05 through iteration ≥ 5; median "
+          "crossing of 0.95 within 12–22 (the code's 16–18 ± 4)", _groks),
+    Claim("RFM-add", SUITE, "Training loss is zero (to solver precision) at every iteration",
+          "authors' code: train MSE ≤ 3e-25, train accuracy 1.0", "train MSE ≤ 1e-20 and train accuracy 1.0 "
+          "throughout", _zero_train_loss),
+    Claim("RFM-add", SUITE, "Test loss barely falls before the jump: the transition cannot be read from the losses",
+          "authors' code: 15% (seed 0) and 19% (seed 1) of the test MSE's fall (0.0178 → 0.0087) comes before test "
+          "accuracy reaches 0.1", "≤ 25% of the fall before the onset, every seed", _flat_test_loss),
+    Claim("RFM-add", SUITE, "Plain kernel regression (M = I) does not generalise",
+          "authors' code: test accuracy 0.000 at iteration 0", "test accuracy ≤ 0.05 at iteration 0, every seed",
+          _plain_kernel_regression),
+    Claim("RFM-add", SUITE, "The hidden progress measures lead: circulant deviation falls and AGOP alignment rises "
+          "before test accuracy jumps", "paper (sec. 3, fig. 2): circulant deviation improves gradually, nearly "
+          "linearly, over the first ~10 iterations while test loss and accuracy stay flat; not in the authors' code",
+          "both measures half-way before test accuracy is, every seed", _progress_leads),
+    Claim("RFM-add", SUITE, "Fidelity to the authors' algorithm: the trace of the metric",
+          "authors' code: trace M 77.37 / 77.40 after the first update, 93.47 / 93.39 after 50 (seeds 0 / 1)",
+          "within 1% of the code's mean, every seed", _trace_fidelity),
+]

@@ -1,0 +1,141 @@
+"""The mallinar2025 page: curves per iteration beside the authors' code, progress measures,
+and the learned feature matrix.
+
+The curves and tables are drawn from the store. The heat maps of the metric M need the
+matrix itself, which a history does not hold: they come from a refit of one stored run
+(an RFM is deterministic), checked against that run's stored history on the page.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+
+from ...harness import make_run
+from ...report import t_interval
+from . import reference as ref
+from .claims import CHANCE, ONSET, SUITE, progress_table
+
+__all__ = ["INTRO", "sections"]
+
+INTRO = (
+    "One RFM iteration is one step: solve the interpolating kernel regression with the current metric M, record, "
+    "then replace M by the square root of the centred AGOP of the fitted predictor (the authors' code, "
+    "`nmallinar/rfm-grokking`, as `shared/reference/README.md` describes it). The seed draws the train/test split "
+    "of the 61² pairs. Intervals are 95%: percentile bootstrap over seeds for medians; bands are the mean's t "
+    "interval over seeds. Dashed lines are the authors' code run on a machine like ours (seeds 0 and 1, their own "
+    "splits). The progress measures are the paper's (sec. 3): circulant deviation of the bottom-left 61 × 61 block "
+    "of M and AGOP alignment (cosine similarity) with the final M; the authors' code computes neither."
+)
+
+_SPLITS = {"train": "tab:blue", "test": "tab:orange"}
+_MEASURES = {"circulant_deviation": ("circulant deviation", "tab:red"),
+             "agop_alignment": ("AGOP alignment with the final M", "tab:purple"),
+             "accuracy": ("test accuracy", "tab:orange")}
+
+
+def _band(ax, data, y, colour, label):
+    sns.lineplot(data=data, x="step", y=y, errorbar=t_interval(95), color=colour, label=label, ax=ax)
+
+
+def _curves(history, paper):
+    fig = Figure(figsize=(11, 7.5), layout="constrained")
+    (ax_acc, ax_loss), (ax_progress, ax_terms) = fig.subplots(2, 2)
+    ax_train_loss = ax_loss.twinx()
+    for split, colour in _SPLITS.items():
+        rows = history[history["split"] == split]
+        _band(ax_acc, rows, "accuracy", colour, f"{split} (grokbeyond)")
+        loss_ax = ax_loss if split == "test" else ax_train_loss
+        _band(loss_ax, rows, "loss", colour, f"{split} MSE (grokbeyond)")
+        if paper is not None:
+            for source, theirs in paper[paper["split"] == split].groupby("source"):
+                ax_acc.plot(theirs["step"], theirs["accuracy"], "--", lw=0.8, color=colour, alpha=0.7,
+                            label=f"{split} ({source})")
+                loss_ax.plot(theirs["step"], theirs["loss"], "--", lw=0.8, color=colour, alpha=0.7,
+                             label=f"{split} ({source})")
+    ax_acc.set(ylabel="accuracy", title="Accuracy")
+    ax_loss.set(ylabel="test MSE (all n × p outputs)", title="Loss: test (left axis), train (right, log scale)")
+    ax_train_loss.set(yscale="log", ylim=(1e-30, 1e-15), ylabel="train MSE")
+    test = history[history["split"] == "test"]
+    for column, (label, colour) in _MEASURES.items():
+        _band(ax_progress, test, column, colour, label)
+    ax_progress.axhline(CHANCE, color="grey", lw=0.5, ls=":")
+    ax_progress.set(ylabel="value", title="Progress measures lead test accuracy")
+    train = history[history["split"] == "train"]
+    _band(ax_terms, train, "complexity", "tab:red", "complexity ‖f‖²_H / n (left axis)")
+    ax_trace = ax_terms.twinx()
+    _band(ax_trace, train, "trace_M", "tab:green", "trace M (right axis)")
+    ax_terms.set(ylabel="squared RKHS norm per datapoint", title="Complexity of the interpolant, and trace M")
+    ax_trace.set_ylabel("trace M")
+    for left, right in ((ax_loss, ax_train_loss), (ax_terms, ax_trace)):
+        handles = [h for ax in (left, right) for h in ax.get_legend_handles_labels()[0]]
+        labels = [t for ax in (left, right) for t in ax.get_legend_handles_labels()[1]]
+        right.get_legend().remove()
+        left.legend(handles, labels, fontsize=7, loc="center right")
+    for ax in (ax_acc, ax_loss, ax_progress, ax_terms):
+        ax.set_xlabel("RFM iteration")
+    for ax in (ax_acc, ax_progress):
+        ax.legend(fontsize=7)
+    fig.suptitle("RFM on a + b mod p: mean and 95% CI over seeds; dashed: the authors' code (p = 61)")
+    return fig
+
+
+def _heat_maps(ctx, history):
+    """Refit the stored run of the first seed; heat maps of M without its diagonal."""
+    runs = ctx.runs[ctx.runs["run_id"].isin(history["run_id"])].sort_values("seed")
+    config = {**json.loads(runs["config"].iloc[0]), "run_id": runs["run_id"].iloc[0]}  # the stored run's own
+    data, estimator = make_run(config)
+    estimator.fit(data.X_train, data.y_train, eval_set=(data.X_test, data.y_test))
+    stored = history[history["run_id"] == config["run_id"]].sort_values(["step", "split"])
+    refit = estimator.history_.sort_values(["step", "split"])
+    difference = float(np.max(np.abs(stored["accuracy"].to_numpy() - refit["accuracy"].to_numpy())))
+    loss_rel = float(np.max(np.abs(stored["loss"].to_numpy() / refit["loss"].to_numpy() - 1)))
+    steps = refit["step"].unique()
+    test = refit[refit["split"] == "test"].set_index("step")["accuracy"]
+    chosen = [s for s in (0, 5, 10, 15, 20) if s in steps] + [int(steps.max())]
+    fig = Figure(figsize=(3.2 * len(chosen), 3.4), layout="constrained")
+    p = int(config["dataset"]["p"])
+    for ax, step in zip(fig.subplots(1, len(chosen)), chosen):
+        M = estimator.metrics_[list(steps).index(step)].copy()
+        np.fill_diagonal(M, np.nan)
+        limit = np.nanmax(np.abs(M)) or 1.0
+        ax.imshow(M, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        ax.axhline(p - 0.5, color="k", lw=0.5)
+        ax.axvline(p - 0.5, color="k", lw=0.5)
+        ax.set(title=f"iteration {step}: test acc. {test[step]:.2f}", xticks=[], yticks=[])
+    fig.suptitle(f"M without its diagonal, seed {config['seed']} (inputs a: first {p}, b: last {p}); the bottom-left "
+                 "block becomes circulant")
+    return [ctx.save(fig, "rfm_feature_matrix.png"), "",
+            f"The heat maps come from a refit of the stored run of seed {config['seed']} (run `{config['run_id']}`); "
+            f"the refit's recorded accuracies differ from the stored ones by at most {difference:.1g} and its MSEs "
+            f"by at most {loss_rel:.1g} relative.", ""]
+
+
+def sections(ctx) -> list[str]:
+    history, results = ctx.by_suite.get(SUITE, (pd.DataFrame(), pd.DataFrame()))
+    if history.empty:
+        return []
+    paper = ref.rfm_curves(ctx.reference_dir)
+    lines = ["## RFM on modular addition, p = 61", "", ctx.save(_curves(history, paper), "rfm_add.png"), ""]
+    progress = progress_table(history).sort_values("seed")
+    table = progress[["seed", "last_chance", "onset", "t_circulant", "t_alignment", "t_accuracy", "t_loss",
+                      "lead_circulant", "lead_alignment", "loss_fall_before_onset"]]
+    table = table.merge(results[["run_id", "t_generalise"]].assign(seed=results["seed"]).drop(columns="run_id"),
+                        on="seed")
+    lines += [f"Landmarks per seed, in iterations: *last_chance*, the last before test accuracy exceeds {CHANCE}; "
+              f"*onset*, the first with test accuracy ≥ {ONSET}; *t_…*, the first at which a curve has covered half "
+              "of its change (circulant deviation from iteration 1, its first non-zero block); *t_generalise*, the "
+              "first with test accuracy ≥ 0.95; *lead_…* = t_accuracy − t_…; *loss_fall_before_onset*, the fraction "
+              "of the test MSE's fall that comes before the onset.", "",
+              table.to_markdown(index=False, floatfmt=".3g"), ""]
+    if paper is not None:
+        wall = paper.drop_duplicates(["source", "step"]).groupby("source")["wall_s"].agg(["sum", "mean"])
+        lines += ["The authors' code took " + ", ".join(f"{row['sum']:.0f} s ({row['mean']:.2f} s per iteration, "
+                                                         f"{source})" for source, row in wall.iterrows())
+                  + " on one thread of a machine like ours.", ""]
+    lines += ["## The learned feature matrix", ""] + _heat_maps(ctx, history)
+    return lines
