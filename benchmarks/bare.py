@@ -180,3 +180,36 @@ def gp_classifier(data, steps, *, lr=1e-2):
                 ((model(X_test).mean > 0).float() == y_test).float().mean().item()
             optimizer.step()
         return time.perf_counter() - start
+
+
+def rfm(data, steps, *, bandwidth=2.5, agop_power=0.5):
+    """Mallinar et al.'s RFM as the authors' ``train_kernel.py`` runs it: per iteration an
+    exact solve (``torch.linalg.solve``, ridge 0) with the Gaussian Mahalanobis kernel,
+    train and test MSE and accuracy, then M ← AGOP^s of the centred gradients at the
+    training points (their ``get_grads``: one (n, c·d) product with the kernel)."""
+    X, y, X_test, y_test = _tensors(data, torch.float64)
+    Y = F.one_hot(y).double()
+    Y_test = F.one_hot(y_test, Y.shape[1]).double()
+    n, d = X.shape
+    M = torch.eye(d, dtype=torch.float64)
+
+    def kernel(A, B):
+        squared = ((A @ M) * A).sum(1, keepdim=True) + ((B @ M) * B).sum(1)[None] - 2 * (A @ M) @ B.T
+        return torch.exp(-squared.clamp(min=0) / (2 * bandwidth**2))
+
+    start = time.perf_counter()
+    for _ in range(steps):
+        K = kernel(X, X)
+        alpha = torch.linalg.solve(K, Y)
+        for A, B, targets in ((K, alpha, Y), (kernel(X_test, X), alpha, Y_test)):
+            outputs = A @ B
+            (outputs - targets).square().mean().item()
+            (outputs.argmax(1) == targets.argmax(1)).double().mean().item()
+        XM = X @ M
+        step1 = (alpha[:, :, None] * XM[:, None, :]).reshape(n, -1)
+        G = (K @ step1).reshape(n, -1, d) - (K @ alpha)[:, :, None] * XM[:, None, :]
+        G = (G - G.mean(0)) / bandwidth**2
+        agop = torch.einsum("ncd,nce->de", G, G) / n
+        eigenvalues, vectors = torch.linalg.eigh(agop)
+        M = (vectors * eigenvalues.clamp(min=0) ** agop_power) @ vectors.T
+    return time.perf_counter() - start
