@@ -1,4 +1,4 @@
-"""Speed of grokbeyond at Miller et al.'s (2023) settings, against bare loops and the paper's code.
+"""Speed of grokbeyond at the papers' settings, against bare loops and the papers' code.
 
 Run (about three minutes; not part of the test suite)::
 
@@ -15,7 +15,8 @@ thread (E1: two), interleaved over rounds:
 The terminal summary prints, and ``benchmarks/RESULTS.md`` records with the machine
 and date, seconds per step and the ratios fit / bare, batched / fit, and grokbeyond
 against the paper code's own timings (``../shared/reference/README.md``: E1 583 s per
-seed, E11 538 s per 1000 epochs, E8 3.06 epochs/s, E4 1157 steps/s).
+seed, E11 538 s per 1000 epochs, E8 3.06 epochs/s, E4 1157 steps/s; Mallinar et al.'s
+RFM 1.79 s per iteration, the mean of its two seeds).
 """
 
 from __future__ import annotations
@@ -29,17 +30,18 @@ import bare
 from grokbeyond.harness import batch_runs, expand_suite, load_suite, make_run
 from grokbeyond.models import fit_batched
 
-SUITES = resources.files("grokbeyond.reproduce") / "miller2023" / "suites"
+PAPERS = resources.files("grokbeyond.reproduce")
 
 # setting: suite file, steps timed, torch threads, the bare loop and its keyword arguments
 SETTINGS = {
-    "E7 linear (no prior)": ("miller2023-e7-linear-decoy-no-prior.toml", 20_000, 1, bare.linear,
+    "E7 linear (no prior)": ("miller2023/suites/miller2023-e7-linear-decoy-no-prior.toml", 20_000, 1, bare.linear,
                              dict(weight_init=[0.0005, 0.9, 0.9, 0.9], eval_every=1000)),
-    "E4 linear": ("miller2023-e4-linear-decoy.toml", 2_000, 1, bare.linear,
+    "E4 linear": ("miller2023/suites/miller2023-e4-linear-decoy.toml", 2_000, 1, bare.linear,
                   dict(weight_init=[0.0005, 0.9, 0.9, 0.9], prior_variance=0.5, eval_every=1)),
-    "E8 MLP": ("miller2023-e8-mlp-concealment.toml", 380, 1, bare.mlp, {}),
-    "E11 Bayesian MLP": ("miller2023-e11-bnn-init-scale.toml", 320, 1, bare.bnn, {}),
-    "E1 GP classifier": ("miller2023-e1-gp-parity.toml", 6, 2, bare.gp_classifier, {}),
+    "E8 MLP": ("miller2023/suites/miller2023-e8-mlp-concealment.toml", 380, 1, bare.mlp, {}),
+    "E11 Bayesian MLP": ("miller2023/suites/miller2023-e11-bnn-init-scale.toml", 320, 1, bare.bnn, {}),
+    "E1 GP classifier": ("miller2023/suites/miller2023-e1-gp-parity.toml", 6, 2, bare.gp_classifier, {}),
+    "RFM (Mallinar et al.)": ("mallinar2025/suites/mallinar2025-rfm-add.toml", 5, 1, bare.rfm, {}),
 }
 
 # The paper code's time for one unit of work, and our steps in that unit.
@@ -48,6 +50,7 @@ PAPER_CODE = {
     "E11 Bayesian MLP": ("s per 1000 epochs", 538.0, 32 * 1000),
     "E8 MLP": ("s per epoch (3.06 epochs/s)", 1 / 3.06, 19),
     "E4 linear": ("s per step (1157 steps/s)", 1 / 1157, 1),
+    "RFM (Mallinar et al.)": ("s per iteration", (96.73 + 82.45) / 100, 1),
 }
 
 TIMES: dict[str, dict[str, float]] = {}  # setting -> kind -> seconds per step (per run)
@@ -55,7 +58,7 @@ TIMES: dict[str, dict[str, float]] = {}  # setting -> kind -> seconds per step (
 
 def _runs(name, steps):
     suite_file, *_ = SETTINGS[name]
-    runs = expand_suite(load_suite(SUITES / suite_file))
+    runs = expand_suite(load_suite(PAPERS / suite_file))
     for config in runs:
         config["model"]["max_iter"] = steps
     return runs

@@ -57,7 +57,7 @@ def test_claims_and_page_from_a_small_store(small_store, tmp_path):
     assert "chance 1/17 = 0.059" in out["claims"]["measured"].iloc[3]
     page = (tmp_path / "README.md").read_text()
     assert "rfm_add.png" in page and "rfm_feature_matrix.png" in page
-    assert "refit's recorded accuracies differ from the stored ones by at most 0 " in page
+    assert "refit's recorded accuracies differ from the stored ones by at most 0," in page
     assert (tmp_path / "rfm_feature_matrix.png").stat().st_size > 10_000
 
 
