@@ -10,16 +10,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ...grokking import median_ci
+from ...grokking import fit_exponential_gap, median_ci
 from .._claims import Claim
 from .._claims import format_ci as _ci
+from .._claims import spearman_ci
 
-__all__ = ["CHANCE", "CLAIMS", "DETECTION", "ONSET", "halfway", "progress_table"]
+__all__ = ["CHANCE", "CLAIMS", "DETECTION", "MOD7", "ONSET", "PARITY", "SUITE", "concealment_fit", "halfway",
+           "progress_table"]
 
 SUITE = "mallinar2025-rfm-add"
+MOD7, PARITY = "mallinar2025-rfm-concealment-mod7", "mallinar2025-rfm-concealed-parity"
 
-#: How grokking is read: test accuracy ≥ 0.95; training accuracy is 1.0 from iteration 0.
-DETECTION = {SUITE: dict(metric="accuracy", threshold=0.95, strict=False, min_delay=5)}
+#: How grokking is read: test accuracy ≥ 0.95 (the paper's runs); on Miller et al.'s
+#: tasks, their code's strict > 0.95. Training accuracy is 1.0 from iteration 0.
+DETECTION = {SUITE: dict(metric="accuracy", threshold=0.95, strict=False, min_delay=5),
+             MOD7: dict(metric="accuracy", threshold=0.95, strict=True, min_delay=1),
+             PARITY: dict(metric="accuracy", threshold=0.95, strict=True, min_delay=1)}
 
 #: "Near chance" (chance is 1/61 ≈ 0.016) and the onset of the jump, in test accuracy.
 CHANCE, ONSET = 0.05, 0.1
@@ -153,6 +159,44 @@ def _trace_fidelity(history, results):
     return measured + " (each seed its own split)", holds
 
 
+def concealment_fit(results: pd.DataFrame):
+    """The exponential fit of the gap (iterations) on the concealed bits m, or the error text."""
+    try:
+        return fit_exponential_gap(results["dataset.n_concealed"], results["gap"].astype(float))
+    except ValueError as err:
+        return str(err)
+
+
+def _mod7_concealment(history, results):
+    gaps = results["gap"].astype(float)
+    medians = results.groupby("dataset.n_concealed")["gap"].apply(lambda g: pd.to_numeric(g).median())
+    rho = spearman_ci(results["dataset.n_concealed"], gaps)
+    fit = concealment_fit(results)
+    measured = (", ".join(f"{v:g}" for v in medians) + " iterations (median gap over tasks and seeds) at m = "
+                + ", ".join(f"{m:g}" for m in medians.index) + f"; Spearman ρ = {rho[0]:.2f} {_ci(rho[1], rho[2], '{:.2f}')}")
+    if isinstance(fit, str):
+        return measured + f"; not fitted: {fit}", False
+    measured += (f"; gap ≈ {fit.scale:.3g}·e^({fit.rate:.3g}·m), rate 95% CI {_ci(*fit.rate_ci)}, r = "
+                 f"{fit.pearson_r:.2f} over {fit.n_points} runs ({fit.n_censored} never reach > 0.95, left out)")
+    return measured, bool(rho[1] > 0 and fit.rate_ci[0] > 0)
+
+
+def _parity_concealment(history, results):
+    grouped = results.groupby("dataset.n_bits")
+    generalised = grouped["t_generalise"].apply(lambda t: int(t.notna().sum()))
+    medians = grouped["t_generalise"].apply(lambda t: pd.to_numeric(t).median())
+    kept = results.dropna(subset=["t_generalise"])
+    rho = spearman_ci(kept["dataset.n_bits"], kept["t_generalise"].astype(float))
+    budget = int(history["step"].max())
+    parts = [f"{n:g} bits: {generalised[n]}/{grouped.size()[n]}" + ("" if pd.isna(medians[n]) else f" at {medians[n]:g}")
+             for n in generalised.index]
+    measured = ("test accuracy > 0.95 reached by (median iteration) " + "; ".join(parts)
+                + f" within {budget} iterations; Spearman ρ(n_bits, iteration) = {rho[0]:.2f} "
+                f"{_ci(rho[1], rho[2], '{:.2f}')} over the {len(kept)} runs that generalise")
+    fractions = (generalised / grouped.size()).to_numpy()
+    return measured, bool(rho[1] > 0 and (np.diff(fractions) <= 0).all())
+
+
 CLAIMS = [
     Claim("RFM-add", SUITE, "RFM groks modular addition: test accuracy at chance for the first iterations, then "
           "≥ 0.95", "authors' code: test accuracy 0.000 at iterations 0–9, ≥ 0.95 at iteration 16 (seed 0) / 18 "
@@ -174,4 +218,12 @@ CLAIMS = [
     Claim("RFM-add", SUITE, "Fidelity to the authors' algorithm: the trace of the metric",
           "authors' code: trace M 77.37 / 77.40 after the first update, 93.47 / 93.39 after 50 (seeds 0 / 1)",
           "within 1% of the code's mean, every seed", _trace_fidelity),
+    Claim("ours-mod7", MOD7, "Ours: concealment delays the RFM's generalisation on E8's mod-7 tasks, as it delays "
+          "the MLP's (Miller et al. 2023, E8)", "MLP (E8, the paper's code, a+b, seed 0): gaps 10, 6, 25, 45, 372 "
+          "epochs at m = 0–40, ≈ 4.75·e^(0.092·m)", "Spearman ρ(m, gap) and the fitted rate both above 0 (95% CI)",
+          _mod7_concealment),
+    Claim("ours-parity", PARITY, "Ours: concealment delays the RFM on sparse parity (k = 3): the more concealed "
+          "bits, the later (or never) test accuracy exceeds 0.95", "the GP of Miller et al.'s E1 groks at 40 bits "
+          "(test > 0.95 at step 73–74 of its code)", "Spearman ρ(n_bits, iteration) above 0 (95% CI) over the runs "
+          "that generalise, and the fraction that generalises never rises with n_bits", _parity_concealment),
 ]
