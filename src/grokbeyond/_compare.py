@@ -29,6 +29,7 @@ BUDGETS = {
     "logistic": dict(max_iter=3000, eval_every=30),
     "mlp": dict(hidden_size=256, max_iter=6000, eval_every=30),
     "bnn": dict(init_scale=0.5, max_iter=9600, eval_every=32, n_predictive_samples=8),
+    "rfm": dict(max_iter=30),  # iterations, each one kernel solve: seconds at these sizes
 }
 
 

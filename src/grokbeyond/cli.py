@@ -211,7 +211,7 @@ def reproduce_command(
 @app.command("compare")
 def compare_command(
     dataset: str = typer.Option("sparse_parity", "--dataset", help="A registered dataset (see 'grokbeyond list')."),
-    families: str = typer.Option("gp-classifier,gp-regressor,linear,logistic,mlp,bnn", "--families",
+    families: str = typer.Option("gp-classifier,gp-regressor,linear,logistic,mlp,bnn,rfm", "--families",
                                  help="Comma-separated families, one figure row each."),
     seeds: str = typer.Option("0,1,2", "--seeds", help="Comma-separated seeds (each seeds the data and the models)."),
     n_concealed: int = typer.Option(0, "--n-concealed", min=0, help="Spurious bits appended to the inputs."),
