@@ -218,7 +218,8 @@ def plot_comparison(histories, by="family", *, metric="accuracy", terms=("data_f
 
 
 def plot_sweep(histories, by, *, metric="accuracy", complexity="complexity", unit="seed", xscale="linear",
-               complexity_scale="linear", title=None, confidence_level=95, max_steps=300, xlabel="optimisation step"):
+               complexity_scale="linear", title=None, confidence_level=95, max_steps=300, xlabel="optimisation step",
+               complexity_unit="nats per datapoint"):
     """Trajectories of a sweep: one line per value of ``by``, mean and band over ``unit``.
 
     Three panels against step: ``metric`` on the train split, ``metric`` on the test
@@ -246,6 +247,9 @@ def plot_sweep(histories, by, *, metric="accuracy", complexity="complexity", uni
     max_steps : int or None, default=300
         As in :func:`plot_trajectories`.
     xlabel : str, default="optimisation step"
+    complexity_unit : str, default="nats per datapoint"
+        The unit in the third panel's title (an RFM's complexity is a squared RKHS
+        norm per datapoint).
 
     Returns
     -------
@@ -267,7 +271,7 @@ def plot_sweep(histories, by, *, metric="accuracy", complexity="complexity", uni
                      errorbar=t_interval(confidence_level), ax=ax)
         _set_step_axis(ax, xscale, xlabel)
         ax.set(ylabel=f"{split} {column}",
-               title=f"{split} {column}" + (" (nats per datapoint)" if column == complexity else ""))
+               title=f"{split} {column}" + (f" ({complexity_unit})" if column == complexity else ""))
     axes[2].set_yscale(complexity_scale)
     if title:
         fig.suptitle(title)
