@@ -8,7 +8,8 @@ from grokbeyond.harness import expand_suite, load_results, make_run, override_su
 from grokbeyond.reproduce import available_papers, get_paper, write_paper_report
 from grokbeyond.reproduce.mallinar2025 import SUITES
 from grokbeyond.reproduce.mallinar2025 import reference as ref
-from grokbeyond.reproduce.mallinar2025.claims import CLAIMS, DETECTION, MOD7, PARITY, SUITE, halfway, progress_table
+from grokbeyond.reproduce.mallinar2025.claims import (CLAIMS, DETECTION, MOD7, OPERATIONS, PARITY, SUITE, halfway,
+                                                      progress_table)
 
 REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
 PAPER = get_paper("mallinar2025")
@@ -20,7 +21,7 @@ def _suite(name, quick=False):
 
 def test_the_suite_holds_the_authors_code_defaults():
     assert "mallinar2025" in available_papers()
-    assert PAPER.experiments() == ["RFM-add", "ours-mod7", "ours-parity"]
+    assert PAPER.experiments() == ["RFM-add", "RFM-operations", "ours-mod7", "ours-parity"]
     assert PAPER.suite_names() == list(SUITES) and set(DETECTION) == set(SUITES)
     runs = expand_suite(_suite(SUITE))
     assert [r["seed"] for r in runs] == [0, 1, 2, 3, 4]
@@ -30,6 +31,14 @@ def test_the_suite_holds_the_authors_code_defaults():
         "gaussian", 2.5, 0.0, 0.5, True, 50, "float64")
     quick = _suite(SUITE, quick=True)
     assert [r["seed"] for r in expand_suite(quick)] == [0] and quick["model"]["max_iter"] == 25
+
+
+def test_the_operations_suite_holds_the_other_three_operations():
+    runs = expand_suite(_suite(OPERATIONS))
+    assert sorted({r["dataset"]["operation"] for r in runs}) == ["div", "mul", "sub"] and len(runs) == 9
+    data, rfm = make_run(next(r for r in runs if r["dataset"]["operation"] == "div"))
+    assert data.X_train.shape == (1830, 122)  # b != 0: half of 61 · 60 pairs
+    assert (rfm.bandwidth, rfm.ridge, rfm.max_iter, rfm.modulus) == (2.5, 0.0, 50, None)
 
 
 def test_the_concealment_suites_hold_miller_et_al_s_data():
@@ -65,6 +74,7 @@ def test_claims_and_page_from_a_small_store(small_store, tmp_path):
     assert len(out["claims"]) == len(CLAIMS)
     verdicts = dict(zip([c.measure.__name__ for c in CLAIMS], out["claims"]["holds"]))
     assert verdicts.pop("_mod7_concealment") == verdicts.pop("_parity_concealment") == "not run"
+    assert verdicts.pop("_operations") == "not run"
     # At p = 17 the test MSE falls earlier (26-28% of its fall before the onset, measured)
     # and the metric's trace is another; the rest holds as at p = 61.
     assert verdicts == {"_groks": "yes", "_zero_train_loss": "yes", "_flat_test_loss": "no",
@@ -104,7 +114,7 @@ def test_concealment_claims_and_sections_from_small_sweeps(tmp_path):
     out = write_paper_report("mallinar2025", tmp_path / "store", report_dir=tmp_path / "page",
                              reference_dir=REFERENCE)
     rows = out["claims"].set_index("experiment")
-    assert rows.loc["RFM-add", "holds"].tolist() == ["not run"] * 6
+    assert rows.loc["RFM-add", "holds"].tolist() == ["not run"] * 6 and rows.loc["RFM-operations", "holds"] == "not run"
     assert "iterations (median gap over tasks and seeds) at m = 0, 20, 40" in rows.loc["ours-mod7", "measured"]
     assert "40 bits: 0/1 within 4 iterations" in rows.loc["ours-parity", "measured"]
     page = (tmp_path / "page" / "README.md").read_text()

@@ -2,11 +2,12 @@
 
 Mallinar, Beaglehole, Zhu, Radhakrishnan, Pandit & Belkin, arXiv 2407.20199, ICML 2025.
 A Recursive Feature Machine (:class:`~grokbeyond.models.RFMClassifier`) on modular
-addition at the settings of the authors' code (``nmallinar/rfm-grokking``,
+addition (and subtraction, multiplication, division) at the settings of the authors' code (``nmallinar/rfm-grokking``,
 ``train_kernel.py`` defaults; ``shared/reference/README.md``), with the paper's progress
 measures; beyond the paper, the RFM on Miller et al.'s (2023) concealed tasks (sparse
 parity, E8's mod-7 tasks); the claims (``claims.py``) and the page (``page.py``).
 """
 
 #: Run order: the longest runs first.
-SUITES = ("mallinar2025-rfm-add", "mallinar2025-rfm-concealed-parity", "mallinar2025-rfm-concealment-mod7")
+SUITES = ("mallinar2025-rfm-add", "mallinar2025-rfm-operations", "mallinar2025-rfm-concealed-parity",
+          "mallinar2025-rfm-concealment-mod7")

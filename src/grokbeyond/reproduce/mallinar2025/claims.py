@@ -15,15 +15,16 @@ from .._claims import Claim
 from .._claims import format_ci as _ci
 from .._claims import spearman_ci
 
-__all__ = ["CHANCE", "CLAIMS", "DETECTION", "MOD7", "ONSET", "PARITY", "SUITE", "concealment_fit", "halfway",
+__all__ = ["CHANCE", "CLAIMS", "DETECTION", "MOD7", "ONSET", "OPERATIONS", "PARITY", "SUITE", "concealment_fit", "halfway",
            "progress_table"]
 
-SUITE = "mallinar2025-rfm-add"
+SUITE, OPERATIONS = "mallinar2025-rfm-add", "mallinar2025-rfm-operations"
 MOD7, PARITY = "mallinar2025-rfm-concealment-mod7", "mallinar2025-rfm-concealed-parity"
 
 #: How grokking is read: test accuracy ≥ 0.95 (the paper's runs); on Miller et al.'s
 #: tasks, their code's strict > 0.95. Training accuracy is 1.0 from iteration 0.
 DETECTION = {SUITE: dict(metric="accuracy", threshold=0.95, strict=False, min_delay=5),
+             OPERATIONS: dict(metric="accuracy", threshold=0.95, strict=False, min_delay=5),
              MOD7: dict(metric="accuracy", threshold=0.95, strict=True, min_delay=1),
              PARITY: dict(metric="accuracy", threshold=0.95, strict=True, min_delay=1)}
 
@@ -159,6 +160,20 @@ def _trace_fidelity(history, results):
     return measured + " (each seed its own split)", holds
 
 
+def _operations(history, results):
+    parts = []
+    for operation, rows in results.groupby("dataset.operation"):
+        test = history[(history["run_id"].isin(rows["run_id"])) & (history["split"] == "test")]
+        start = test[test["step"] <= 5].groupby("run_id")["accuracy"].max()
+        final = test[test["step"] == test["step"].max()]["accuracy"]
+        parts.append(f"{operation}: {int((rows['phase'] == 'grokking').sum())}/{len(rows)} grok, test accuracy "
+                     f"≤ {start.max():.3f} through iteration 5, ≥ 0.95 at iteration {_range(rows['t_generalise'])}, "
+                     f"final {_range(final, '{:.3f}')}")
+    test = history[(history["split"] == "test") & (history["step"] <= 5)]
+    holds = (results["phase"] == "grokking").all() and (test["accuracy"] <= CHANCE + 0.05).all()
+    return "; ".join(parts), bool(holds)
+
+
 def concealment_fit(results: pd.DataFrame):
     """The exponential fit of the gap (iterations) on the concealed bits m, or the error text."""
     try:
@@ -218,6 +233,10 @@ CLAIMS = [
     Claim("RFM-add", SUITE, "Fidelity to the authors' algorithm: the trace of the metric",
           "authors' code: trace M 77.37 / 77.40 after the first update, 93.47 / 93.39 after 50 (seeds 0 / 1)",
           "within 1% of the code's mean, every seed", _trace_fidelity),
+    Claim("RFM-operations", OPERATIONS, "RFM groks subtraction, multiplication and division mod 61 too",
+          "paper (fig. 2, app.): every operation's test accuracy jumps to ≈ 1 after iterations at chance",
+          "every run groks (≥ 0.95, at least 5 iterations after train); test accuracy ≤ 0.1 through iteration 5",
+          _operations),
     Claim("ours-mod7", MOD7, "Ours: concealment delays the RFM's generalisation on E8's mod-7 tasks, as it delays "
           "the MLP's (Miller et al. 2023, E8)", "MLP (E8, the paper's code, a+b, seed 0): gaps 10, 6, 25, 45, 372 "
           "epochs at m = 0–40, ≈ 4.75·e^(0.092·m)", "Spearman ρ(m, gap) and the fitted rate both above 0 (95% CI)",
