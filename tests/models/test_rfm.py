@@ -63,15 +63,20 @@ def _autograd_agop(X, alpha, M, kernel, bandwidth, centering):
 
 @pytest.mark.parametrize("kernel", ["gaussian", "laplace"])
 @pytest.mark.parametrize("centering", [True, False])
-def test_the_metric_update_is_the_agop_of_the_fitted_predictor(kernel, centering):
+@pytest.mark.parametrize("repeated", [False, True])
+def test_the_metric_update_is_the_agop_of_the_fitted_predictor(kernel, centering, repeated):
     X, y = _blobs(d=5)
+    ridge = 0.0
+    if repeated:  # coincident training points: the Laplace kernel's gradient factor is unbounded there
+        X, y, ridge = np.vstack([X, X[:5]]), np.concatenate([y, y[:5]]), 0.1
+    params = dict(kernel=kernel, bandwidth=2.0, ridge=ridge, centering=centering)
     # agop_power 1: the metric after one iteration is the AGOP itself.
-    one = RFMClassifier(kernel=kernel, bandwidth=2.0, agop_power=1.0, centering=centering, max_iter=1).fit(X, y)
-    first = RFMClassifier(kernel=kernel, bandwidth=2.0, max_iter=0).fit(X, y)
+    one = RFMClassifier(**params, agop_power=1.0, max_iter=1).fit(X, y)
+    first = RFMClassifier(**params, max_iter=0).fit(X, y)
     expected = _autograd_agop(X, first.dual_coef_, np.eye(5), kernel, 2.0, centering)
     np.testing.assert_allclose(one.M_, expected, rtol=1e-9, atol=1e-12)
     # And again from a learned (non-identity) metric: the second update uses M_1.
-    two = RFMClassifier(kernel=kernel, bandwidth=2.0, agop_power=1.0, centering=centering, max_iter=2).fit(X, y)
+    two = RFMClassifier(**params, agop_power=1.0, max_iter=2).fit(X, y)
     expected = _autograd_agop(X, one.dual_coef_, one.M_, kernel, 2.0, centering)
     np.testing.assert_allclose(two.M_, expected, rtol=1e-8, atol=1e-12)
 
@@ -160,11 +165,21 @@ def test_duplicate_points_get_jitter_with_a_warning():
 @pytest.mark.parametrize("params, match", [
     ({"kernel": "cosine"}, "kernel"), ({"bandwidth": 0.0}, "bandwidth"), ({"ridge": -1.0}, "ridge"),
     ({"agop_power": 0}, "agop_power"), ({"modulus": 1}, "modulus"), ({"modulus": 3}, "2·modulus"),
+    ({"centering": "yes"}, "centering"),
 ])
 def test_bad_parameters_are_named(params, match):
     X, y = _blobs(d=5)
-    with pytest.raises(ValueError, match=match):
-        RFMClassifier(max_iter=1, **params).fit(X, y)
+    rfm = RFMClassifier(max_iter=1, **params)
+    with pytest.raises((ValueError, TypeError), match=match):
+        rfm.fit(X, y)
+    assert not hasattr(rfm, "history_")
+
+
+def test_the_fitted_estimator_keeps_no_working_state():
+    X, y = _blobs(d=5)
+    rfm = RFMClassifier(max_iter=2).fit(X, y)
+    assert rfm._solved_for is None and rfm._metric.grad is None  # no n × n matrix kept
+    np.testing.assert_array_equal(rfm.predict(X), y)
 
 
 def test_no_probabilities_but_a_binary_decision_function():

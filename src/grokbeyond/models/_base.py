@@ -433,7 +433,8 @@ class TrajectoryClassifier(ClassifierMixin, TrajectoryEstimator):
         return self._inference(X, self._predict_proba)
 
     def predict(self, X):
-        """Predicted class labels (the most probable class).
+        """Predicted class labels: the most probable class (or, for a family without
+        probabilities, the class of the highest ``decision_function`` score).
 
         Parameters
         ----------
@@ -458,9 +459,10 @@ class TrajectoryClassifier(ClassifierMixin, TrajectoryEstimator):
 
         Returns
         -------
-        scores : ndarray of shape (n_samples,) for two classes (the second class's score
-            minus the first's, as scikit-learn's binary convention), else (n_samples,
-            n_classes) with columns following ``classes_``.
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            For two classes, the second class's score minus the first's (scikit-learn's
+            binary convention: positive means ``classes_[1]``); else one column per
+            class, following ``classes_``.
 
         Raises
         ------
@@ -468,6 +470,15 @@ class TrajectoryClassifier(ClassifierMixin, TrajectoryEstimator):
             If called before ``fit``.
         ValueError
             If ``X`` has NaN, the wrong shape or the wrong number of features.
+
+        Examples
+        --------
+        >>> from grokbeyond.datasets import make_modular_arithmetic
+        >>> from grokbeyond.models import RFMClassifier
+        >>> data = make_modular_arithmetic("add", p=5, random_state=0)
+        >>> rfm = RFMClassifier(max_iter=1).fit(data.X_train, data.y_train)
+        >>> rfm.decision_function(data.X_test).shape
+        (13, 5)
         """
         scores = self._inference(X, self._decision_function)
         return scores[:, 1] - scores[:, 0] if scores.shape[1] == 2 else scores

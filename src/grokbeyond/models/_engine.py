@@ -419,7 +419,7 @@ def fit_replicates(estimator, X, y, *, eval_set=None, random_state=None, **repli
     """Fit several replicates of one estimator at once (seeds, initialisations).
 
     The replicates train as one batched model when the family can batch (linear,
-    logistic, MLP, Bayesian MLP), else one after another (the GPs); either way each
+    logistic, MLP, Bayesian MLP), else one after another (the GPs, the RFM); either way each
     replicate's trajectory is the one ``estimator.set_params(...).fit(X, y)`` gives.
 
     Parameters

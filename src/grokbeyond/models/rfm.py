@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import torch
 from linear_operator.utils.cholesky import psd_safe_cholesky
-from linear_operator.utils.errors import NotPSDError
+from linear_operator.utils.errors import NanError, NotPSDError
 from sklearn.utils import check_scalar
 from sklearn.utils.validation import check_is_fitted
 
@@ -32,12 +32,15 @@ class _Replace(torch.optim.Optimizer):
                     param.copy_(param.grad)
 
 
-def _squared_distances(X: torch.Tensor, Z: torch.Tensor, M: torch.Tensor) -> torch.Tensor:
-    """Mahalanobis ``(x − z)ᵀ M (x − z)`` for every pair, shape (R, n, m), clamped at 0."""
+def _squared_distances(X: torch.Tensor, Z: torch.Tensor, M: torch.Tensor):
+    """Mahalanobis ``(x − z)ᵀ M (x − z)`` for every pair, shape (R, n, m), clamped at 0, as
+    the authors' code forms it (``xᵀMx + zᵀMz − 2xᵀMz``), and the scale ``xᵀMx + zᵀMz`` of
+    its rounding error."""
     XM = X @ M
     x_norm = (XM * X).sum(-1, keepdim=True)
     z_norm = x_norm if Z is X else ((Z @ M) * Z).sum(-1, keepdim=True)
-    return (x_norm + z_norm.mT - 2.0 * XM @ Z.mT).clamp_(min=0.0)
+    scale = x_norm + z_norm.mT
+    return (scale - 2.0 * XM @ Z.mT).clamp_(min=0.0), scale
 
 
 class RFMClassifier(TrajectoryClassifier):
@@ -66,7 +69,9 @@ class RFMClassifier(TrajectoryClassifier):
     eigendecomposition; 0.5 is the matrix square root),
 
     exactly as the authors' code (``nmallinar/rfm-grokking``, ``train_kernel.py``)
-    does: ``M`` is replaced, not accumulated, and not normalised. Step 0 is plain
+    does with its Gaussian kernel: ``M`` is replaced, not accumulated, and not
+    normalised (their Laplace update always takes the square root, whatever
+    ``agop_power``; here the power applies to both kernels). Step 0 is plain
     kernel regression with ``M = I``; the row of step ``t`` describes the predictor
     solved with the metric after ``t`` updates.
 
@@ -167,7 +172,7 @@ class RFMClassifier(TrajectoryClassifier):
     circulant deviation 0.53 -> 0.01
     """
 
-    _numerical_errors = (NotPSDError,)
+    _numerical_errors = (NotPSDError, NanError, torch.linalg.LinAlgError)
 
     # Replicates fit one after another: an interpolating solve amplifies the rounding
     # differences of batched matrix products (1e-6 relative after one iteration at
@@ -209,6 +214,8 @@ class RFMClassifier(TrajectoryClassifier):
         check_scalar(self.bandwidth, "bandwidth", Real, min_val=0.0, include_boundaries="neither")
         check_scalar(self.ridge, "ridge", Real, min_val=0.0)
         check_scalar(self.agop_power, "agop_power", Real, min_val=0.0, include_boundaries="neither")
+        if not isinstance(self.centering, (bool, np.bool_)):
+            raise TypeError(f"centering must be True or False; got {self.centering!r}.")
         if self.modulus is not None:
             check_scalar(self.modulus, "modulus", Integral, min_val=2)
 
@@ -276,7 +283,9 @@ class RFMClassifier(TrajectoryClassifier):
         return quantities
 
     def _complete_history(self, history: pd.DataFrame) -> pd.DataFrame:
-        """Add each row's AGOP alignment with the final metric (needs the whole path)."""
+        """Add each row's AGOP alignment with the final metric (needs the whole path); drop
+        the fit's working state (the n × n kernel matrix, the last update)."""
+        self._solved_for, self._metric.grad = None, None
         metrics = self._path[0]
         alignment = agop_alignment(metrics, metrics[-1]).numpy()
         steps = np.unique(history["step"].to_numpy())
@@ -286,7 +295,7 @@ class RFMClassifier(TrajectoryClassifier):
     def _kernel(self, X, Z, *, with_weights=False):
         """``K_M(X, Z)`` (R, n, m) and, on request, the factor ``w`` of its input
         gradient ``∇_x K_M(x, z) = −w(x, z) M (x − z)``."""
-        squared = _squared_distances(X, Z, self._metric)
+        squared, scale = _squared_distances(X, Z, self._metric)
         L = float(self.bandwidth)
         if self.kernel == "gaussian":
             K = torch.exp(-squared / (2.0 * L**2))
@@ -295,8 +304,14 @@ class RFMClassifier(TrajectoryClassifier):
             distance = squared.sqrt()
             K = torch.exp(-distance / L)
             weights = None
-            if with_weights:  # zero at coincident points, as the authors' code sets it
-                weights = torch.where(distance < 1e-10, torch.zeros_like(K), K / (L * distance))
+            if with_weights:
+                # w = K / (L d) is unbounded as d → 0, where the term w M (x − z) → 0: points that
+                # coincide under M (repeated inputs, or inputs the metric no longer tells apart)
+                # get w = 0. Their expanded distance is rounding noise (~1e-8, not 0: the authors'
+                # code's cut-off d < 1e-10 misses it), so coincidence is read relative to the
+                # distance's rounding scale; an unbounded w would also ruin the expanded AGOP.
+                coincident = squared <= 1e-12 * scale
+                weights = torch.where(coincident, torch.zeros_like(K), K / (L * distance.clamp(min=1e-300)))
         if with_weights and Z is X:
             # A point's own term, w_jj (x_j − x_j), is exactly zero; dropping it keeps a huge
             # w_jj (the expanded distance of a point to itself is ~1e-8, not 0) from
@@ -321,7 +336,7 @@ class RFMClassifier(TrajectoryClassifier):
         """The centred AGOP of the fitted predictor over the training inputs, (R, d, d).
 
         With ``w`` the kernel's gradient factor (``∇_x K_M(x, z) = −w M (x − z)``), the
-        gradient of output ``c`` at training input ``x_j`` is ``g_jc = −M h_jc``,
+        gradient of output ``c`` at training input ``x_j`` is ``g_jc = M h_jc``,
         ``h_jc = Σ_i w_ji α_ic (x_i − x_j)``. Expanding ``Σ_jc h_jc h_jcᵀ`` gives
 
         ``Xᵀ [ (wᵀw) ∘ (ααᵀ) − C − Cᵀ + diag(‖s_j‖²) ] X``, ``s = wα``,

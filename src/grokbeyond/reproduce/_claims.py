@@ -120,7 +120,7 @@ def spearman_ci(x, y, confidence_level=0.95):
     return rho, float(low), float(high)
 
 
-def claims_table(claims, by_suite: dict, *, extra_rows=()) -> pd.DataFrame:
+def claims_table(claims, by_suite: dict, *, extra_rows=(), failed=None) -> pd.DataFrame:
     """Check every claim against its suite's runs.
 
     Parameters
@@ -131,6 +131,10 @@ def claims_table(claims, by_suite: dict, *, extra_rows=()) -> pd.DataFrame:
         counts as not run).
     extra_rows : sequence of dict, default=()
         Rows appended as they are (e.g. experiments not reproduced, with the reason).
+    failed : dict or None, default=None
+        ``{suite: number of runs that failed}``. A claim on a suite with failed runs is
+        measured on the finished ones, says so, and does not hold: its evidence is
+        incomplete.
 
     Returns
     -------
@@ -139,11 +143,15 @@ def claims_table(claims, by_suite: dict, *, extra_rows=()) -> pd.DataFrame:
         ``criterion`` and ``holds`` (``"yes"``, ``"no"``, or ``"not run"`` when the
         store lacks the suite's runs).
     """
+    failed = failed or {}
     rows = []
     for claim in claims:
         history, results = by_suite.get(claim.suite, (pd.DataFrame(), pd.DataFrame()))
         measured, holds = ("—", "not run") if results.empty else claim.measure(history, results)
+        holds = holds if isinstance(holds, str) else ("yes" if holds else "no")
+        if failed.get(claim.suite, 0) and holds != "not run":
+            measured = f"{measured} — {failed[claim.suite]} run(s) of this suite failed and are left out"
+            holds = "no"
         rows.append({"experiment": claim.experiment, "claim": claim.claim, "expected": claim.expected,
-                     "measured": measured, "criterion": claim.criterion,
-                     "holds": holds if isinstance(holds, str) else ("yes" if holds else "no")})
+                     "measured": measured, "criterion": claim.criterion, "holds": holds})
     return pd.DataFrame([*rows, *extra_rows])

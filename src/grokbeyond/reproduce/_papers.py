@@ -303,14 +303,15 @@ def write_paper_report(name: str, results_dir, *, report_dir=None, reference_dir
     claims_module, page = paper.claims_module(), paper.page_module()
     by_suite = {suite: suite_results(histories, runs, suite, detection)
                 for suite, detection in claims_module.DETECTION.items()}
-    claims = claims_table(claims_module.CLAIMS, by_suite, extra_rows=getattr(claims_module, "EXTRA_ROWS", ()))
+    failed = runs[runs["status"] != "finished"]
+    claims = claims_table(claims_module.CLAIMS, by_suite, extra_rows=getattr(claims_module, "EXTRA_ROWS", ()),
+                          failed=failed["suite"].value_counts().to_dict())
     claims.to_csv(report_dir / "claims.csv", index=False)
     log = results_dir / "sweeps.json"
     sweeps = json.loads(log.read_text()) if log.exists() else []
     quick = any(s.get("quick") for s in sweeps)
     context = PageContext(paper, results_dir, report_dir, None if reference_dir is None else Path(reference_dir),
                           histories, runs, by_suite, claims, quick)
-    failed = runs[runs["status"] != "finished"]
     sweep_text = "; ".join(
         f"{s['wall_time_s'] / 60:.1f} min with {s['n_jobs']} worker(s) for {s.get('n_finished', '?')} runs"
         + (f" from {s['started']}" if s.get("started") else "") for s in sweeps)
