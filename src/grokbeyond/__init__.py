@@ -4,8 +4,8 @@ Datasets (:mod:`grokbeyond.datasets`), trajectory estimators
 (:mod:`grokbeyond.models`), the registry of families and datasets
 (:mod:`grokbeyond.registry`), grokking detection (:mod:`grokbeyond.grokking`), the
 harness that runs every experiment (:mod:`grokbeyond.harness`), families side by side
-(:func:`grokbeyond.compare`), figures and pages (:mod:`grokbeyond.report`) and paper
-reproductions (:mod:`grokbeyond.reproduce`).
+(:func:`grokbeyond.compare`), closed-form predictions (:mod:`grokbeyond.theory`), figures
+and pages (:mod:`grokbeyond.report`) and paper reproductions (:mod:`grokbeyond.reproduce`).
 
 Submodules load when first used: ``import grokbeyond`` imports none of torch, gpytorch,
 pyro, matplotlib or dask.
@@ -17,7 +17,7 @@ from ._version import __version__
 
 __getattr__, __dir__, _all = _lazy.attach(
     __name__,
-    submodules=["datasets", "grokking", "harness", "models", "registry", "report", "reproduce"],
+    submodules=["datasets", "grokking", "harness", "models", "registry", "report", "reproduce", "theory"],
     submod_attrs={
         "_compare": ["Comparison", "compare"],
         "grokking": [

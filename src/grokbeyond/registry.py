@@ -60,6 +60,8 @@ _BUILTIN_DATASETS = {
     "decoy_linear": "grokbeyond.datasets.regression:make_decoy_linear",
     "step_function": "grokbeyond.datasets.regression:make_step_function",
     "competing_features": "grokbeyond.datasets.competing:make_competing_features",
+    "linear_teacher": "grokbeyond.datasets.teacher_student:make_linear_teacher",
+    "sparse_recovery": "grokbeyond.datasets.teacher_student:make_sparse_recovery",
     "arrays": "grokbeyond.datasets.arrays:load_arrays",
 }
 
@@ -177,7 +179,7 @@ def get_dataset(name: str):
     name : str
         A registered name (``"sparse_parity"``, ``"modular_arithmetic"``,
         ``"digits"``, ``"noisy_sine"``, ``"decoy_linear"``, ``"step_function"``,
-        ``"competing_features"``, ``"arrays"``, or one added by
+        ``"competing_features"``, ``"linear_teacher"``, ``"sparse_recovery"``, ``"arrays"``, or one added by
         :func:`register_dataset`), a reference ``"package.module:function"`` or an
         entry point name.
 
