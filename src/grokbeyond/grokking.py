@@ -33,7 +33,7 @@ __all__ = [
 PHASES = ("comprehension", "grokking", "memorisation", "confusion")
 """The four phases of Liu et al. (2022, "Towards understanding grokking"), in our reading."""
 
-_HIGHER_IS_BETTER = {"accuracy": True, "sign_accuracy": True, "loss": False, "error": False, "data_fit": False, "objective": False}
+_HIGHER_IS_BETTER = {"accuracy": True, "sign_accuracy": True, "threshold_accuracy": True, "loss": False, "error": False, "data_fit": False, "objective": False}
 
 
 def _check_history(history, metric: str) -> pd.DataFrame:
@@ -192,8 +192,8 @@ def detect_grokking(history, metric="accuracy", threshold=0.95, *, min_delay=10,
     strict : bool, default=False
         Strict inequality (Miller et al.'s ``> 0.95``).
     higher_is_better : bool or None, default=None
-        Direction of the metric; inferred for accuracy, loss, error, data_fit and
-        objective.
+        Direction of the metric; inferred for accuracy, sign_accuracy,
+        threshold_accuracy, loss, error, data_fit and objective.
 
     Returns
     -------

@@ -38,3 +38,22 @@ def test_without_prior_complexity_is_zero_and_weight_init_is_checked():
     assert (est.history_["complexity"] == 0).all()
     with pytest.raises(ValueError, match="weight_init"):
         LinearRegression(weight_init=[1.0, 2.0]).fit(data.X_train, data.y_train)
+
+
+def test_threshold_accuracy_reads_a_regressors_grokking():
+    from grokbeyond.datasets import make_linear_teacher
+    from grokbeyond.grokking import detect_grokking
+
+    data = make_linear_teacher(n_features=20, n_train=40, n_test=500, random_state=0)
+    model = LinearRegression(noise_variance=1.0, prior_variance=None, lr=0.05, max_iter=400, epsilon=1e-3,
+                             eval_every=10)
+    model.fit(data.X_train, data.y_train, eval_set=(data.X_test, data.y_test))
+    test = model.history_[model.history_["split"] == "test"]
+    residual = data.X_test @ model.coef_ - data.y_test
+    assert test["threshold_accuracy"].iloc[-1] == np.mean(residual**2 < 1e-3)
+    result = detect_grokking(model.history_, metric="threshold_accuracy", min_delay=1)
+    assert result.t_memorise is not None and result.t_generalise is not None
+    assert result.t_generalise >= result.t_memorise  # train first
+    assert "threshold_accuracy" not in LinearRegression(max_iter=2).fit(data.X_train, data.y_train).history_
+    with pytest.raises(ValueError, match="epsilon"):
+        LinearRegression(epsilon=0.0).fit(data.X_train, data.y_train)

@@ -30,7 +30,10 @@ class LinearRegression(TrajectoryRegressor):
     ``error`` is the mean squared error, ``loss`` the Gaussian negative log
     predictive density ``mean(½ (ŷ − y)² / σ² + ½ log 2πσ²)`` (nats per datapoint), and
     ``sign_accuracy`` the paper's metric, the fraction of points with
-    ``sign(ŷ) = sign(y)``.
+    ``sign(ŷ) = sign(y)``. With ``epsilon`` set, ``threshold_accuracy`` is the fraction
+    of points whose squared error is below ε, the accuracy of a regressor in Levi,
+    Beck & Bar-Sinai (2023, "Grokking in linear estimators", sec. 3.1.2), which
+    :func:`~grokbeyond.grokking.detect_grokking` reads as ``metric="threshold_accuracy"``.
 
     Parameters
     ----------
@@ -49,6 +52,9 @@ class LinearRegression(TrajectoryRegressor):
         ``[0.0005, 0.9, 0.9, 0.9]``, E5 ``[α, 1−α, 1−α, 1−α]``.
     fit_intercept : bool, default=False
         Whether to learn an intercept (the paper: no).
+    epsilon : float or None, default=None
+        ε of ``threshold_accuracy`` (> 0, in squared target units); ``None`` records
+        no such column.
     eval_every : int or "log", default=1
     random_state : None, int, numpy Generator or RandomState, default=None
         Seed of the minibatch order.
@@ -59,8 +65,8 @@ class LinearRegression(TrajectoryRegressor):
     coef_ : ndarray of shape (n_features,)
     intercept_ : float
     history_ : pandas.DataFrame
-        The trajectory, with the further columns ``sign_accuracy`` and
-        ``weight_0 …`` (the weights).
+        The trajectory, with the further columns ``sign_accuracy``,
+        ``threshold_accuracy`` (with ``epsilon``) and ``weight_0 …`` (the weights).
     n_iter_ : int
     n_features_in_ : int
 
@@ -83,6 +89,7 @@ class LinearRegression(TrajectoryRegressor):
         batch_size=None,
         weight_init=None,
         fit_intercept=False,
+        epsilon=None,
         eval_every=1,
         random_state=None,
         verbose=False,
@@ -94,6 +101,7 @@ class LinearRegression(TrajectoryRegressor):
         self.batch_size = batch_size
         self.weight_init = weight_init
         self.fit_intercept = fit_intercept
+        self.epsilon = epsilon
         self.eval_every = eval_every
         self.random_state = random_state
         self.verbose = verbose
@@ -107,6 +115,8 @@ class LinearRegression(TrajectoryRegressor):
         if self.prior_variance is not None:
             check_scalar(self.prior_variance, "prior_variance", Real, min_val=0.0, include_boundaries="neither")
         check_scalar(self.lr, "lr", Real, min_val=0.0, include_boundaries="neither")
+        if self.epsilon is not None:
+            check_scalar(self.epsilon, "epsilon", Real, min_val=0.0, include_boundaries="neither")
 
     def _build(self, X, y, generator):
         n_replicates, _, n_features = X.shape
@@ -138,7 +148,7 @@ class LinearRegression(TrajectoryRegressor):
             complexity = torch.zeros(X.shape[0], dtype=X.dtype)
         else:
             complexity = self.weights_.square().sum(-1) / self.prior_variance / self.n_train_
-        return {
+        terms = {
             "objective": data_fit + complexity,
             "data_fit": data_fit,
             "complexity": complexity,
@@ -147,6 +157,9 @@ class LinearRegression(TrajectoryRegressor):
             "error": squared.mean(-1),
             "sign_accuracy": self._sign_accuracy(residual + y, y),
         }
+        if self.epsilon is not None:
+            terms["threshold_accuracy"] = (squared < self.epsilon).to(squared.dtype).mean(-1)
+        return terms
 
     def _gradients(self, X, y):
         # The gradient of the summed objective in closed form (no autograd graph):
