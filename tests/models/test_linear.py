@@ -57,3 +57,47 @@ def test_threshold_accuracy_reads_a_regressors_grokking():
     assert "threshold_accuracy" not in LinearRegression(max_iter=2).fit(data.X_train, data.y_train).history_
     with pytest.raises(ValueError, match="epsilon"):
         LinearRegression(epsilon=0.0).fit(data.X_train, data.y_train)
+
+
+def test_several_outputs_train_as_independent_columns():
+    from grokbeyond.datasets import make_linear_teacher
+
+    data = make_linear_teacher(n_features=6, n_outputs=3, n_train=10, n_test=50, noise=0.1, random_state=0)
+    params = dict(noise_variance=0.5, prior_variance=2.0, lr=0.02, max_iter=50, fit_intercept=True)
+    multi = LinearRegression(**params).fit(data.X_train, data.y_train, eval_set=(data.X_test, data.y_test))
+    assert multi.coef_.shape == (3, 6) and multi.intercept_.shape == (3,) and multi.n_outputs_ == 3
+    assert multi.predict(data.X_test).shape == (50, 3)
+    train = multi.history_[multi.history_["split"] == "train"]
+    assert [f"weight_{i}" for i in range(18)] == [c for c in train if c.startswith("weight_")]
+    singles = [LinearRegression(**params).fit(data.X_train, data.y_train[:, k]) for k in range(3)]
+    np.testing.assert_allclose(multi.coef_, [s.coef_ for s in singles], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(multi.intercept_, [s.intercept_ for s in singles], rtol=1e-12, atol=1e-14)
+    data_fit = sum(s.history_.query("split == 'train'")["data_fit"].to_numpy() for s in singles)
+    np.testing.assert_allclose(train["data_fit"], data_fit, rtol=1e-12)
+    with pytest.raises(ValueError, match=r"weight_init must be a finite array of shape \(6, 3\)"):
+        LinearRegression(weight_init=np.zeros(6), max_iter=1).fit(data.X_train, data.y_train)
+
+
+@pytest.mark.parametrize("n_outputs, weight_decay", [(1, 0.0), (4, 0.0), (2, 0.02)])
+def test_the_teacher_student_run_follows_the_exact_theory(n_outputs, weight_decay):
+    # Levi et al.'s setting: torch's MSE over all entries is noise_variance = n_outputs, and their
+    # weight decay γ is prior_variance = 2 / (γ n_train).
+    from grokbeyond.datasets import make_linear_teacher
+    from grokbeyond.theory import linear_gd_trajectory
+
+    data = make_linear_teacher(n_features=40, n_outputs=n_outputs, n_train=60, n_test=10, random_state=1)
+    init = np.random.default_rng(0).normal(0, (2 * 40 * n_outputs) ** -0.5, (40, n_outputs))
+    model = LinearRegression(noise_variance=n_outputs, lr=0.05, max_iter=80, epsilon=0.01,
+                             prior_variance=2 / (weight_decay * 60) if weight_decay else None,
+                             weight_init=init[:, 0] if n_outputs == 1 else init)
+    model.fit(data.X_train, data.y_train)
+    exact = linear_gd_trajectory(data.X_train, data.teacher.T, init, lr=0.05, max_iter=80,
+                                 weight_decay=weight_decay, epsilon=0.01)
+    train = model.history_[model.history_["split"] == "train"]
+    np.testing.assert_allclose(train["error"], exact["train_loss"], rtol=1e-9, atol=1e-14)
+    np.testing.assert_array_equal(train["threshold_accuracy"], exact["train_accuracy"])
+    weights = model.coef_.T if n_outputs > 1 else model.coef_[:, None]
+    final_test_loss = ((weights - data.teacher.T) ** 2).sum() / n_outputs
+    assert final_test_loss == pytest.approx(exact["test_loss"].iloc[-1], rel=1e-9)
+    if 40 * n_outputs > 32:
+        assert "weight_norm" in train and "weight_0" not in train

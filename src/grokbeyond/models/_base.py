@@ -190,6 +190,9 @@ class TrajectoryEstimator(BaseEstimator):
     # Whether targets are numeric (regression) rather than class labels.
     _y_numeric = False
 
+    # Whether a family takes 2-d targets (several outputs).
+    _multi_output = False
+
     # Parameters (used by _build only) that may differ between replicates of one batch.
     _replicate_params: tuple[str, ...] = ()
 
@@ -306,7 +309,8 @@ class TrajectoryEstimator(BaseEstimator):
         if not isinstance(eval_set, (tuple, list)) or len(eval_set) != 2:
             raise TypeError("eval_set must be a pair (X_test, y_test).")
         X_test, y_test = validate_data(
-            self, eval_set[0], eval_set[1], reset=False, dtype="numeric", y_numeric=self._y_numeric
+            self, eval_set[0], eval_set[1], reset=False, dtype="numeric", y_numeric=self._y_numeric,
+            multi_output=self._multi_output,
         )
         return self._as_tensors(X_test, self._validate_targets(y_test, fitting=False))
 
@@ -359,7 +363,7 @@ class TrajectoryEstimator(BaseEstimator):
         """Validate the parameters and data of a fit; return the tensors (1, n, d),
         (1, n) and the test pair (or None)."""
         self._check_base_params()
-        X, y = validate_data(self, X, y, dtype="numeric", y_numeric=self._y_numeric)
+        X, y = validate_data(self, X, y, dtype="numeric", y_numeric=self._y_numeric, multi_output=self._multi_output)
         y = self._validate_targets(y, fitting=True)
         X_train, y_train = self._as_tensors(X, y)
         return X_train, y_train, self._validate_eval_set(eval_set)

@@ -17,23 +17,30 @@ __all__ = ["LinearRegression"]
 class LinearRegression(TrajectoryRegressor):
     """Linear regression trained by gradient descent to the MAP estimate.
 
-    ``ŷ = X w (+ b)``. The per-datapoint objective of Miller, O'Neill & Bui (2023,
-    sec. 3.3, experiments E4–E7) splits into
+    ``ŷ = X W (+ b)``, one output (``y`` of shape (n,)) or several (``y`` of shape
+    (n, n_outputs): a linear student of a linear teacher, Levi et al. 2023). The
+    per-datapoint objective of Miller, O'Neill & Bui (2023, sec. 3.3, experiments
+    E4–E7) splits into
 
-    - ``data_fit = Σᵢ (ŷᵢ − yᵢ)² / σ² / n`` — the Gaussian negative log-likelihood with
-      noise variance σ² (``noise_variance``), up to a factor ½ and constants, on the
-      split's n points;
-    - ``complexity = Σⱼ wⱼ² / s² / n_train`` — the Gaussian prior N(0, s²) on the
+    - ``data_fit = Σᵢₖ (ŷᵢₖ − yᵢₖ)² / σ² / n`` — the Gaussian negative log-likelihood
+      with noise variance σ² (``noise_variance``), up to a factor ½ and constants, on
+      the split's n points (summed over outputs);
+    - ``complexity = Σⱼₖ Wⱼₖ² / s² / n_train`` — the Gaussian prior N(0, s²) on the
       weights (``prior_variance``), likewise; the intercept is not penalised;
     - ``objective = data_fit + complexity``.
 
-    ``error`` is the mean squared error, ``loss`` the Gaussian negative log
-    predictive density ``mean(½ (ŷ − y)² / σ² + ½ log 2πσ²)`` (nats per datapoint), and
-    ``sign_accuracy`` the paper's metric, the fraction of points with
+    With ``noise_variance = n_outputs`` the gradient of ``data_fit`` is that of torch's
+    mean squared error over all ``n × n_outputs`` entries (Levi et al.'s ``L_tr``), and
+    ``prior_variance = 2 / (γ n_train)`` is their weight decay γ.
+
+    ``error`` is the mean squared error (over all entries), ``loss`` the Gaussian
+    negative log predictive density ``mean(½ (ŷ − y)² / σ² + ½ log 2πσ²)`` (nats per
+    entry), and ``sign_accuracy`` the paper's metric, the fraction of entries with
     ``sign(ŷ) = sign(y)``. With ``epsilon`` set, ``threshold_accuracy`` is the fraction
-    of points whose squared error is below ε, the accuracy of a regressor in Levi,
-    Beck & Bar-Sinai (2023, "Grokking in linear estimators", sec. 3.1.2), which
-    :func:`~grokbeyond.grokking.detect_grokking` reads as ``metric="threshold_accuracy"``.
+    of points whose squared error per output, ``‖ŷᵢ − yᵢ‖² / n_outputs``, is below ε:
+    the accuracy of a regressor in Levi, Beck & Bar-Sinai (2023, "Grokking in linear
+    estimators", sec. 3.1.2), which :func:`~grokbeyond.grokking.detect_grokking` reads
+    as ``metric="threshold_accuracy"``.
 
     Parameters
     ----------
@@ -47,7 +54,7 @@ class LinearRegression(TrajectoryRegressor):
         Number of SGD steps.
     batch_size : int or None, default=None
         Minibatch size; ``None`` is full batch (the paper).
-    weight_init : array-like of shape (n_features,) or None, default=None
+    weight_init : array-like of shape (n_features,) or (n_features, n_outputs), or None, default=None
         Initial weights; ``None`` starts at zero. The paper's E4 uses
         ``[0.0005, 0.9, 0.9, 0.9]``, E5 ``[α, 1−α, 1−α, 1−α]``.
     fit_intercept : bool, default=False
@@ -62,11 +69,14 @@ class LinearRegression(TrajectoryRegressor):
 
     Attributes
     ----------
-    coef_ : ndarray of shape (n_features,)
-    intercept_ : float
+    coef_ : ndarray of shape (n_features,) or (n_outputs, n_features)
+    intercept_ : float or ndarray of shape (n_outputs,)
+    n_outputs_ : int
     history_ : pandas.DataFrame
         The trajectory, with the further columns ``sign_accuracy``,
-        ``threshold_accuracy`` (with ``epsilon``) and ``weight_0 …`` (the weights).
+        ``threshold_accuracy`` (with ``epsilon``) and the weights: ``weight_0 …``
+        (``W`` flattened row by row) when there are at most 32, else ``weight_norm``
+        (``‖W‖_F``).
     n_iter_ : int
     n_features_in_ : int
 
@@ -109,6 +119,9 @@ class LinearRegression(TrajectoryRegressor):
     _replicate_params = ("weight_init",)
 
     _affine = None  # (A, c) of the full-batch gradient map, formed by the first step of a fit
+    _multi_output = True
+    # Per-weight history columns up to this many weights; beyond, their norm.
+    _MAX_WEIGHT_COLUMNS = 32
 
     def _check_params(self):
         check_scalar(self.noise_variance, "noise_variance", Real, min_val=0.0, include_boundaries="neither")
@@ -120,68 +133,84 @@ class LinearRegression(TrajectoryRegressor):
 
     def _build(self, X, y, generator):
         n_replicates, _, n_features = X.shape
+        self.n_outputs_ = 1 if y.ndim == 2 else y.shape[-1]
+        shape = (n_features, self.n_outputs_)
         if self.weight_init is None:
-            weights = torch.zeros(n_replicates, n_features, dtype=X.dtype)
+            weights = torch.zeros(n_replicates, *shape, dtype=X.dtype)
         else:
             init = np.asarray(self.weight_init, dtype=np.float64)
-            if init.shape != (n_features,) or not np.isfinite(init).all():
-                raise ValueError(
-                    f"weight_init must be a finite array of shape ({n_features},) (n_features); got {init.shape}."
-                )
-            weights = torch.tensor(init, dtype=X.dtype).expand(n_replicates, -1).clone()
+            if init.shape == (n_features,) and self.n_outputs_ == 1:
+                init = init[:, None]
+            if init.shape != shape or not np.isfinite(init).all():
+                expected = f"({n_features},)" if self.n_outputs_ == 1 else str(shape)
+                raise ValueError(f"weight_init must be a finite array of shape {expected} (n_features"
+                                 f"{'' if self.n_outputs_ == 1 else ', n_outputs'}); got {init.shape}.")
+            weights = torch.tensor(init, dtype=X.dtype).expand(n_replicates, -1, -1).clone()
         self._affine = None
         self.weights_ = weights.requires_grad_()
-        self.bias_ = torch.zeros(n_replicates, 1, dtype=X.dtype, requires_grad=self.fit_intercept)
+        self.bias_ = torch.zeros(n_replicates, 1, self.n_outputs_, dtype=X.dtype, requires_grad=self.fit_intercept)
 
     def _make_optimizer(self):
         parameters = [self.weights_] + ([self.bias_] if self.fit_intercept else [])
         return torch.optim.SGD(parameters, lr=self.lr)
 
+    @staticmethod
+    def _columns(y):
+        """Targets as (R, n, n_outputs)."""
+        return y.unsqueeze(-1) if y.ndim == 2 else y
+
+    def _outputs(self, X):
+        """``X W + b``, shape (R, n, n_outputs)."""
+        return X @ self.weights_ + self.bias_
+
     def _predict(self, X):
-        return (X @ self.weights_.unsqueeze(-1)).squeeze(-1) + self.bias_
+        outputs = self._outputs(X)
+        return outputs.squeeze(-1) if self.n_outputs_ == 1 else outputs
 
     def _terms(self, X, y, *, train):
-        residual = self._predict(X) - y
+        Y = self._columns(y)
+        residual = self._outputs(X) - Y
         squared = residual.square()
-        data_fit = squared.sum(-1) / self.noise_variance / y.shape[-1]
+        entries = squared.flatten(-2)  # (R, n · n_outputs): one output is (R, n)
+        data_fit = entries.sum(-1) / self.noise_variance / y.shape[1]
         if self.prior_variance is None:
             complexity = torch.zeros(X.shape[0], dtype=X.dtype)
         else:
-            complexity = self.weights_.square().sum(-1) / self.prior_variance / self.n_train_
+            complexity = self.weights_.flatten(-2).square().sum(-1) / self.prior_variance / self.n_train_
         terms = {
             "objective": data_fit + complexity,
             "data_fit": data_fit,
             "complexity": complexity,
-            "loss": (0.5 * squared / self.noise_variance).mean(-1)
-            + 0.5 * math.log(2 * math.pi * self.noise_variance),
-            "error": squared.mean(-1),
-            "sign_accuracy": self._sign_accuracy(residual + y, y),
+            "loss": (0.5 * entries / self.noise_variance).mean(-1) + 0.5 * math.log(2 * math.pi * self.noise_variance),
+            "error": entries.mean(-1),
+            "sign_accuracy": self._sign_accuracy((residual + Y).flatten(-2), Y.flatten(-2)),
         }
         if self.epsilon is not None:
-            terms["threshold_accuracy"] = (squared < self.epsilon).to(squared.dtype).mean(-1)
+            terms["threshold_accuracy"] = (squared.mean(-1) < self.epsilon).to(squared.dtype).mean(-1)
         return terms
 
     def _gradients(self, X, y):
         # The gradient of the summed objective in closed form (no autograd graph):
-        # ∇w = 2/(σ² n) Xᵀ(Xw + b − y) + 2/(s² N) w. Full batch without intercept, X is
-        # the training set at every step and ∇w = A w − c is an affine map formed once.
+        # ∇W = 2/(σ² n) Xᵀ(XW + b − Y) + 2/(s² N) W. Full batch without intercept, X is
+        # the training set at every step and ∇W = A W − C is an affine map formed once.
         prior = 0.0 if self.prior_variance is None else 2.0 / self.prior_variance / self.n_train_
-        scale = 2.0 / self.noise_variance / y.shape[-1]
+        scale = 2.0 / self.noise_variance / y.shape[1]
+        Y = self._columns(y)
         full_batch = self.batch_size is None or self.batch_size >= self.n_train_
         if full_batch and not self.fit_intercept:
             if self._affine is None:
                 A = (X.transpose(1, 2) @ X).mul_(scale)
                 A.diagonal(dim1=1, dim2=2).add_(prior)
-                self._affine = A, (X.transpose(1, 2) @ y.unsqueeze(-1)).mul_(scale)
-            A, c = self._affine
-            return {"weights": torch.baddbmm(c, A, self.weights_.unsqueeze(-1), beta=-1).squeeze(-1)}
-        residual = self._predict(X) - y
-        weights = torch.bmm(residual.unsqueeze(1), X).squeeze(1).mul_(scale)
+                self._affine = A, (X.transpose(1, 2) @ Y).mul_(scale)
+            A, C = self._affine
+            return {"weights": torch.baddbmm(C, A, self.weights_, beta=-1)}
+        residual = self._outputs(X) - Y  # (R, n, n_outputs)
+        weights = torch.bmm(residual.transpose(1, 2), X).mul_(scale).transpose(1, 2)
         if prior:
             weights.add_(self.weights_, alpha=prior)
         gradients = {"weights": weights}
         if self.fit_intercept:
-            gradients["bias"] = residual.sum(-1, keepdim=True).mul_(scale)
+            gradients["bias"] = residual.sum(-2, keepdim=True).mul_(scale)
         return gradients
 
     def _parameters(self):
@@ -191,14 +220,24 @@ class LinearRegression(TrajectoryRegressor):
         self.weights_, self.bias_ = params["weights"], params["bias"]
 
     def _model_quantities(self):
-        return {"weight": self.weights_}
+        weights = self.weights_.flatten(-2)  # row by row: (R, n_features · n_outputs)
+        if weights.shape[-1] <= self._MAX_WEIGHT_COLUMNS:
+            return {"weight": weights}
+        return {"weight_norm": weights.square().sum(-1).sqrt()}
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
 
     @property
     def coef_(self):
-        """Fitted weights, ndarray of shape (n_features,)."""
-        return self.weights_.detach()[0].numpy().copy()
+        """Fitted weights, ndarray of shape (n_features,) or (n_outputs, n_features)."""
+        weights = self.weights_.detach()[0].numpy().copy()
+        return weights[:, 0] if weights.shape[1] == 1 else weights.T
 
     @property
     def intercept_(self):
-        """Fitted intercept (float; 0 unless ``fit_intercept``)."""
-        return float(self.bias_.detach()[0, 0])
+        """Fitted intercept: float (0 unless ``fit_intercept``) or ndarray of shape (n_outputs,)."""
+        bias = self.bias_.detach()[0, 0].numpy().copy()
+        return float(bias[0]) if bias.shape[0] == 1 else bias
