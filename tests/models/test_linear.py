@@ -101,3 +101,25 @@ def test_the_teacher_student_run_follows_the_exact_theory(n_outputs, weight_deca
     assert final_test_loss == pytest.approx(exact["test_loss"].iloc[-1], rel=1e-9)
     if 40 * n_outputs > 32:
         assert "weight_norm" in train and "weight_0" not in train
+
+
+@pytest.mark.parametrize("beta2", [0.0, 1e-3])
+def test_l1_is_notsawo_et_al_s_subgradient_descent(beta2):
+    # Their update, a ← a − α(Xᵀ(Xa − y) + β₂a + β₁ sign(a)), in numpy as their code runs it.
+    from grokbeyond.datasets import make_sparse_recovery
+
+    data = make_sparse_recovery(n_features=20, n_informative=2, n_train=10, n_test=50, random_state=0)
+    X, y, alpha, beta1, steps = data.X_train, data.y_train, 0.1, 1e-2, 300
+    a, path = 10.0 * np.ones(20), []
+    for _ in range(steps + 1):
+        path.append(a.copy())
+        a = a - alpha * (X.T @ (X @ a - y) + beta2 * a + beta1 * np.sign(a))
+    model = LinearRegression(noise_variance=2 / 10, prior_variance=2 / (beta2 * 10) if beta2 else None,
+                             l1_penalty=beta1, lr=alpha, max_iter=steps, weight_init=10.0 * np.ones(20))
+    model.fit(X, y, eval_set=(data.X_test, data.y_test))
+    train = model.history_[model.history_["split"] == "train"]
+    np.testing.assert_allclose(train[[f"weight_{i}" for i in range(20)]], np.array(path), rtol=1e-9, atol=1e-12)
+    objective = 0.5 * np.sum((X @ path[-1] - y) ** 2) + beta2 / 2 * path[-1] @ path[-1] + beta1 * np.abs(path[-1]).sum()
+    assert train["objective"].iloc[-1] == pytest.approx(objective, rel=1e-9)
+    with pytest.raises(ValueError, match="l1_penalty"):
+        LinearRegression(l1_penalty=-1.0).fit(X, y)

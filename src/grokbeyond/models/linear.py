@@ -25,9 +25,19 @@ class LinearRegression(TrajectoryRegressor):
     - ``data_fit = Σᵢₖ (ŷᵢₖ − yᵢₖ)² / σ² / n`` — the Gaussian negative log-likelihood
       with noise variance σ² (``noise_variance``), up to a factor ½ and constants, on
       the split's n points (summed over outputs);
-    - ``complexity = Σⱼₖ Wⱼₖ² / s² / n_train`` — the Gaussian prior N(0, s²) on the
-      weights (``prior_variance``), likewise; the intercept is not penalised;
+    - ``complexity = Σⱼₖ Wⱼₖ² / s² / n_train + β₁ Σⱼₖ |Wⱼₖ|`` — the Gaussian prior
+      N(0, s²) on the weights (``prior_variance``), likewise, and an ℓ1 penalty
+      (``l1_penalty`` β₁, 0 by default); the intercept is not penalised;
     - ``objective = data_fit + complexity``.
+
+    The ℓ1 term is trained as Notsawo, Dumas & Rabusseau (2025, "Grokking beyond the
+    Euclidean norm of model parameters", sec. 4; their code's
+    ``sparse_recovery/compressed_sensing.py``) train it: by constant-step
+    *subgradient* descent, ``β₁ sign(W)`` with ``sign(0) = 0`` (not the proximal
+    ISTA step, which their code also has but their main-text figures do not use).
+    Their objective ``½‖Xa − y‖² + (β₂/2)‖a‖² + β₁‖a‖₁`` with step α is this one with
+    ``noise_variance = 2/n_train``, ``prior_variance = 2/(β₂ n_train)`` (or None for
+    β₂ = 0), ``l1_penalty = β₁`` and ``lr = α``: the same update, step for step.
 
     With ``noise_variance = n_outputs`` the gradient of ``data_fit`` is that of torch's
     mean squared error over all ``n × n_outputs`` entries (Levi et al.'s ``L_tr``), and
@@ -59,6 +69,8 @@ class LinearRegression(TrajectoryRegressor):
         ``[0.0005, 0.9, 0.9, 0.9]``, E5 ``[α, 1−α, 1−α, 1−α]``.
     fit_intercept : bool, default=False
         Whether to learn an intercept (the paper: no).
+    l1_penalty : float, default=0.0
+        β₁ (>= 0), the ℓ1 penalty's weight in the per-datapoint objective.
     epsilon : float or None, default=None
         ε of ``threshold_accuracy`` (> 0, in squared target units); ``None`` records
         no such column.
@@ -99,6 +111,7 @@ class LinearRegression(TrajectoryRegressor):
         batch_size=None,
         weight_init=None,
         fit_intercept=False,
+        l1_penalty=0.0,
         epsilon=None,
         eval_every=1,
         random_state=None,
@@ -111,6 +124,7 @@ class LinearRegression(TrajectoryRegressor):
         self.batch_size = batch_size
         self.weight_init = weight_init
         self.fit_intercept = fit_intercept
+        self.l1_penalty = l1_penalty
         self.epsilon = epsilon
         self.eval_every = eval_every
         self.random_state = random_state
@@ -128,6 +142,7 @@ class LinearRegression(TrajectoryRegressor):
         if self.prior_variance is not None:
             check_scalar(self.prior_variance, "prior_variance", Real, min_val=0.0, include_boundaries="neither")
         check_scalar(self.lr, "lr", Real, min_val=0.0, include_boundaries="neither")
+        check_scalar(self.l1_penalty, "l1_penalty", Real, min_val=0.0)
         if self.epsilon is not None:
             check_scalar(self.epsilon, "epsilon", Real, min_val=0.0, include_boundaries="neither")
 
@@ -177,6 +192,8 @@ class LinearRegression(TrajectoryRegressor):
             complexity = torch.zeros(X.shape[0], dtype=X.dtype)
         else:
             complexity = self.weights_.flatten(-2).square().sum(-1) / self.prior_variance / self.n_train_
+        if self.l1_penalty:
+            complexity = complexity + self.l1_penalty * self.weights_.flatten(-2).abs().sum(-1)
         terms = {
             "objective": data_fit + complexity,
             "data_fit": data_fit,
@@ -191,8 +208,9 @@ class LinearRegression(TrajectoryRegressor):
 
     def _gradients(self, X, y):
         # The gradient of the summed objective in closed form (no autograd graph):
-        # ∇W = 2/(σ² n) Xᵀ(XW + b − Y) + 2/(s² N) W. Full batch without intercept, X is
-        # the training set at every step and ∇W = A W − C is an affine map formed once.
+        # ∇W = 2/(σ² n) Xᵀ(XW + b − Y) + 2/(s² N) W (+ β₁ sign W). Full batch without
+        # intercept, X is the training set at every step and the smooth part A W − C is an
+        # affine map formed once.
         prior = 0.0 if self.prior_variance is None else 2.0 / self.prior_variance / self.n_train_
         scale = 2.0 / self.noise_variance / y.shape[1]
         Y = self._columns(y)
@@ -203,11 +221,14 @@ class LinearRegression(TrajectoryRegressor):
                 A.diagonal(dim1=1, dim2=2).add_(prior)
                 self._affine = A, (X.transpose(1, 2) @ Y).mul_(scale)
             A, C = self._affine
-            return {"weights": torch.baddbmm(C, A, self.weights_, beta=-1)}
-        residual = self._outputs(X) - Y  # (R, n, n_outputs)
-        weights = torch.bmm(residual.transpose(1, 2), X).mul_(scale).transpose(1, 2)
-        if prior:
-            weights.add_(self.weights_, alpha=prior)
+            weights = torch.baddbmm(C, A, self.weights_, beta=-1)
+        else:
+            residual = self._outputs(X) - Y  # (R, n, n_outputs)
+            weights = torch.bmm(residual.transpose(1, 2), X).mul_(scale).transpose(1, 2)
+            if prior:
+                weights.add_(self.weights_, alpha=prior)
+        if self.l1_penalty:  # the subgradient, sign(0) = 0
+            weights.add_(torch.sign(self.weights_), alpha=self.l1_penalty)
         gradients = {"weights": weights}
         if self.fit_intercept:
             gradients["bias"] = residual.sum(-2, keepdim=True).mul_(scale)
