@@ -99,8 +99,17 @@ def test_the_teacher_student_run_follows_the_exact_theory(n_outputs, weight_deca
     weights = model.coef_.T if n_outputs > 1 else model.coef_[:, None]
     final_test_loss = ((weights - data.teacher.T) ** 2).sum() / n_outputs
     assert final_test_loss == pytest.approx(exact["test_loss"].iloc[-1], rel=1e-9)
-    if 40 * n_outputs > 32:
+    if 40 * n_outputs > 128:
         assert "weight_norm" in train and "weight_0" not in train
+
+
+def test_a_one_column_target_stays_two_dimensional():
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    y = X @ np.array([[1.0], [0.0], [-1.0]])
+    model = LinearRegression(noise_variance=1.0, prior_variance=None, lr=0.05, max_iter=50).fit(X, y)
+    assert model.predict(X).shape == (20, 1) and model.coef_.shape == (1, 3) and model.intercept_.shape == (1,)
+    flat = LinearRegression(noise_variance=1.0, prior_variance=None, lr=0.05, max_iter=50).fit(X, y[:, 0])
+    np.testing.assert_array_equal(model.coef_[0], flat.coef_)
 
 
 @pytest.mark.parametrize("beta2", [0.0, 1e-3])

@@ -38,7 +38,9 @@ def make_linear_teacher(n_features=100, n_outputs=1, n_train=50, n_test=1000, *,
         same noise.
     teacher_scale : float or None, default=None
         Standard deviation of the teacher's entries; ``None`` is ``1/√n_features``, so
-        that each output of ``T x`` has unit variance.
+        that each output of ``T x`` has unit variance. Levi et al. draw teacher and
+        student entries ``N(0, 1/(2 d_in d_out))`` (their app. A), so that the initial
+        loss is ``1/d_out``: pass ``(2 * n_features * n_outputs) ** -0.5``.
     random_state : None, int, numpy.random.Generator or RandomState, default=None
         Seed of the draws (teacher, inputs, noise).
 

@@ -361,7 +361,7 @@ class TrajectoryEstimator(BaseEstimator):
 
     def _prepare_fit(self, X, y, eval_set):
         """Validate the parameters and data of a fit; return the tensors (1, n, d),
-        (1, n) and the test pair (or None)."""
+        (1, n) (or (1, n, n_outputs) for 2-d targets) and the test pair (or None)."""
         self._check_base_params()
         X, y = validate_data(self, X, y, dtype="numeric", y_numeric=self._y_numeric, multi_output=self._multi_output)
         y = self._validate_targets(y, fitting=True)
@@ -526,7 +526,8 @@ class TrajectoryRegressor(RegressorMixin, TrajectoryEstimator):
 
         Returns
         -------
-        y_pred : ndarray of shape (n_samples,)
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            2-d for a family fitted to 2-d targets (``LinearRegression``).
 
         Raises
         ------

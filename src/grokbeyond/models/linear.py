@@ -81,13 +81,14 @@ class LinearRegression(TrajectoryRegressor):
 
     Attributes
     ----------
-    coef_ : ndarray of shape (n_features,) or (n_outputs, n_features)
-    intercept_ : float or ndarray of shape (n_outputs,)
+    coef_ : ndarray of shape (n_features,) for 1-d ``y``, else (n_outputs, n_features)
+    intercept_ : float for 1-d ``y``, else ndarray of shape (n_outputs,)
     n_outputs_ : int
     history_ : pandas.DataFrame
         The trajectory, with the further columns ``sign_accuracy``,
         ``threshold_accuracy`` (with ``epsilon``) and the weights: ``weight_0 …``
-        (``W`` flattened row by row) when there are at most 32, else ``weight_norm``
+        when there are at most 128 (``W`` of shape (n_features, n_outputs) flattened
+        feature by feature, i.e. ``coef_.T.ravel()``), else ``weight_norm``
         (``‖W‖_F``).
     n_iter_ : int
     n_features_in_ : int
@@ -134,8 +135,9 @@ class LinearRegression(TrajectoryRegressor):
 
     _affine = None  # (A, c) of the full-batch gradient map, formed by the first step of a fit
     _multi_output = True
-    # Per-weight history columns up to this many weights; beyond, their norm.
-    _MAX_WEIGHT_COLUMNS = 32
+    # Per-weight history columns up to this many weights (Notsawo et al.'s n = 100 path is
+    # kept); beyond, their norm (Levi et al.'s d_in · d_out reaches 7·10⁵).
+    _MAX_WEIGHT_COLUMNS = 128
 
     def _check_params(self):
         check_scalar(self.noise_variance, "noise_variance", Real, min_val=0.0, include_boundaries="neither")
@@ -148,18 +150,20 @@ class LinearRegression(TrajectoryRegressor):
 
     def _build(self, X, y, generator):
         n_replicates, _, n_features = X.shape
-        self.n_outputs_ = 1 if y.ndim == 2 else y.shape[-1]
+        # 1-d targets give 1-d predictions; 2-d targets (even one column) give 2-d ones.
+        self._flat_targets = y.ndim == 2
+        self.n_outputs_ = 1 if self._flat_targets else y.shape[-1]
         shape = (n_features, self.n_outputs_)
         if self.weight_init is None:
             weights = torch.zeros(n_replicates, *shape, dtype=X.dtype)
         else:
             init = np.asarray(self.weight_init, dtype=np.float64)
-            if init.shape == (n_features,) and self.n_outputs_ == 1:
+            if init.shape == (n_features,) and self._flat_targets:
                 init = init[:, None]
             if init.shape != shape or not np.isfinite(init).all():
-                expected = f"({n_features},)" if self.n_outputs_ == 1 else str(shape)
+                expected = f"({n_features},)" if self._flat_targets else str(shape)
                 raise ValueError(f"weight_init must be a finite array of shape {expected} (n_features"
-                                 f"{'' if self.n_outputs_ == 1 else ', n_outputs'}); got {init.shape}.")
+                                 f"{'' if self._flat_targets else ', n_outputs'}); got {init.shape}.")
             weights = torch.tensor(init, dtype=X.dtype).expand(n_replicates, -1, -1).clone()
         self._affine = None
         self.weights_ = weights.requires_grad_()
@@ -180,7 +184,7 @@ class LinearRegression(TrajectoryRegressor):
 
     def _predict(self, X):
         outputs = self._outputs(X)
-        return outputs.squeeze(-1) if self.n_outputs_ == 1 else outputs
+        return outputs.squeeze(-1) if self._flat_targets else outputs
 
     def _terms(self, X, y, *, train):
         Y = self._columns(y)
@@ -255,10 +259,10 @@ class LinearRegression(TrajectoryRegressor):
     def coef_(self):
         """Fitted weights, ndarray of shape (n_features,) or (n_outputs, n_features)."""
         weights = self.weights_.detach()[0].numpy().copy()
-        return weights[:, 0] if weights.shape[1] == 1 else weights.T
+        return weights[:, 0] if self._flat_targets else weights.T
 
     @property
     def intercept_(self):
         """Fitted intercept: float (0 unless ``fit_intercept``) or ndarray of shape (n_outputs,)."""
         bias = self.bias_.detach()[0, 0].numpy().copy()
-        return float(bias[0]) if bias.shape[0] == 1 else bias
+        return float(bias[0]) if self._flat_targets else bias
