@@ -132,3 +132,25 @@ def test_l1_is_notsawo_et_al_s_subgradient_descent(beta2):
     assert train["objective"].iloc[-1] == pytest.approx(objective, rel=1e-9)
     with pytest.raises(ValueError, match="l1_penalty"):
         LinearRegression(l1_penalty=-1.0).fit(X, y)
+
+
+def test_l1_sparse_recovery_groks_after_a_delay_of_about_eleven_over_alpha_beta():
+    # Notsawo et al.'s setting (n = 100, s = 5, N = 30, init 10·1): the recovery error settles
+    # (within 5% of its final value for good) Δt ≈ c / (αβ) steps in, c ≈ 10.8 in their code's runs.
+    from grokbeyond.datasets import make_sparse_recovery
+    from grokbeyond.theory import notsawo_delay
+
+    data = make_sparse_recovery(random_state=0)
+    products = []
+    for alpha, beta in ((0.1, 1e-2), (0.05, 1e-2)):
+        steps = int(4 * notsawo_delay(alpha, beta, constant=10.0))
+        model = LinearRegression(noise_variance=2 / 30, prior_variance=None, l1_penalty=beta, lr=alpha,
+                                 max_iter=steps, weight_init=10.0 * np.ones(100), eval_every=100)
+        train = model.fit(data.X_train, data.y_train).history_.query("split == 'train'")
+        weights = train[[f"weight_{i}" for i in range(100)]].to_numpy()
+        recovery = np.linalg.norm(weights - data.coef, axis=1) / np.linalg.norm(data.coef)
+        settled = np.abs(recovery / recovery[-1] - 1) <= 0.05
+        first = next(i for i in range(len(settled)) if settled[i:].all())
+        products.append(train["step"].iloc[first] * alpha * beta)
+        assert recovery[0] > 100 and recovery[-1] < 0.2  # from far away to the sparse teacher
+    assert 9 < products[0] < 13 and products[1] == pytest.approx(products[0], rel=0.05)
