@@ -145,7 +145,7 @@ def test_l1_sparse_recovery_groks_after_a_delay_of_about_eleven_over_alpha_beta(
     for alpha, beta in ((0.1, 1e-2), (0.05, 1e-2)):
         steps = int(4 * notsawo_delay(alpha, beta, constant=10.0))
         model = LinearRegression(noise_variance=2 / 30, prior_variance=None, l1_penalty=beta, lr=alpha,
-                                 max_iter=steps, weight_init=10.0 * np.ones(100), eval_every=100)
+                                 max_iter=steps, weight_init=10.0, eval_every=100)
         train = model.fit(data.X_train, data.y_train).history_.query("split == 'train'")
         weights = train[[f"weight_{i}" for i in range(100)]].to_numpy()
         recovery = np.linalg.norm(weights - data.coef, axis=1) / np.linalg.norm(data.coef)

@@ -64,9 +64,9 @@ class LinearRegression(TrajectoryRegressor):
         Number of SGD steps.
     batch_size : int or None, default=None
         Minibatch size; ``None`` is full batch (the paper).
-    weight_init : array-like of shape (n_features,) or (n_features, n_outputs), or None, default=None
-        Initial weights; ``None`` starts at zero. The paper's E4 uses
-        ``[0.0005, 0.9, 0.9, 0.9]``, E5 ``[α, 1−α, 1−α, 1−α]``.
+    weight_init : float, array-like of shape (n_features,) or (n_features, n_outputs), or None, default=None
+        Initial weights; ``None`` starts at zero, a float sets every weight. The paper's
+        E4 uses ``[0.0005, 0.9, 0.9, 0.9]``, E5 ``[α, 1−α, 1−α, 1−α]``.
     fit_intercept : bool, default=False
         Whether to learn an intercept (the paper: no).
     l1_penalty : float, default=0.0
@@ -158,6 +158,8 @@ class LinearRegression(TrajectoryRegressor):
             weights = torch.zeros(n_replicates, *shape, dtype=X.dtype)
         else:
             init = np.asarray(self.weight_init, dtype=np.float64)
+            if init.ndim == 0:  # one value for every weight (Notsawo et al.'s 10·1)
+                init = np.full(shape, float(init))
             if init.shape == (n_features,) and self._flat_targets:
                 init = init[:, None]
             if init.shape != shape or not np.isfinite(init).all():

@@ -66,8 +66,9 @@ def suite_results(histories: pd.DataFrame, runs: pd.DataFrame, suite: str, detec
         With ``run_id``, ``seed``, ``case``, ``family``, ``dataset`` and the run's
         parameters as columns.
     results : pandas.DataFrame
-        One row per run: its parameters and ``detect_grokking``'s fields. Empty frames
-        when the store holds no finished run of ``suite``.
+        One row per run: its parameters, its ``config`` (JSON, to rebuild its data with
+        :func:`~grokbeyond.harness.make_run`) and ``detect_grokking``'s fields. Empty
+        frames when the store holds no finished run of ``suite``.
     """
     detection = dict(detection)
     unit = detection.pop("unit", "step")
@@ -82,7 +83,8 @@ def suite_results(histories: pd.DataFrame, runs: pd.DataFrame, suite: str, detec
         history = history.assign(step=history["step"] // history["run_id"].map(every).astype(int))
     history = history.merge(finished[["run_id", *params]], on="run_id")
     results = grokking_table(history, by="run_id", **detection)
-    return history, finished[["run_id", *params]].merge(results, on="run_id")
+    kept = ["run_id", *params, *(["config"] if "config" in finished else [])]
+    return history, finished[kept].merge(results, on="run_id")
 
 
 def format_ci(low, high, fmt="{:.3g}") -> str:
