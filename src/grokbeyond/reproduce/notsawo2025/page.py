@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
+from scipy import stats
 
 from . import reference as ref
 from .claims import GRID, MEMORISED, REFERENCE, recovery_curves, recovery_table
@@ -78,6 +79,16 @@ def sections(ctx) -> list[str]:
         summary = table.groupby(["lr", "l1_penalty"]).agg(
             runs=("run_id", "size"), delay=("delay", "median"), delay_alpha_beta=("delay_alpha_beta", "median"),
             final_recovery_error=("final_recovery_error", "median"))
+        largest = table["l1_penalty"].max()
+        rest = table[table["l1_penalty"] < largest].dropna(subset=["delay"])
+        fit = stats.linregress(np.log(rest["lr"] * rest["l1_penalty"]), np.log(rest["delay"]))
+        half = stats.t.ppf(0.975, len(rest) - 2) * fit.stderr
+        every = int(results["model.eval_every"].iloc[0])
         lines += ["## The delay law over the (α, β) grid", "", ctx.save(_delay_figure(table), "delay_law.png"), "",
-                  "Medians over seeds:", "", summary.to_markdown(floatfmt=".3g"), ""]
+                  "Medians over seeds:", "", summary.to_markdown(floatfmt=".3g"), "",
+                  f"Without the largest penalty (β = {largest:g}) the slope is {fit.slope:.4f} "
+                  f"[{fit.slope - half:.4f}, {fit.slope + half:.4f}]. Memorisation is read on this suite's grid of "
+                  f"{every} steps (the log-spaced reference runs put it at 84–149 steps), which shortens the "
+                  f"shortest delays ({table['delay'].min():.0f} steps) by up to a few per cent and steepens the slope; a finer "
+                  "early grid would separate that from a genuine correction at large β.", ""]
     return lines
