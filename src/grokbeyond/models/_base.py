@@ -155,8 +155,7 @@ class TrajectoryEstimator(BaseEstimator):
       (not defined).
     - ``_parameters()`` and ``_load_parameters(params)``: the trainable tensors by
       name, shape (R, ...), and setting them; defining both makes the family
-      *batchable*: replicates of it train as one batched model (:func:`fit_batched`),
-      unless the family sets the class attribute ``_batchable = False``.
+      *batchable*: replicates of it train as one batched model (:func:`fit_batched`).
       A batchable family draws any noise of its gradient pass from
       ``self._replicate_generators[r]`` and of its recorded rows
       (``_evaluation_terms``) from ``self._evaluation_generators[r]``: one generator

@@ -174,12 +174,6 @@ class RFMClassifier(TrajectoryClassifier):
 
     _numerical_errors = (NotPSDError, NanError, torch.linalg.LinAlgError)
 
-    # Replicates fit one after another: an interpolating solve amplifies the rounding
-    # differences of batched matrix products (1e-6 relative after one iteration at
-    # p = 17), so a run would depend on its batch; the solves are large enough that
-    # batching would gain nothing.
-    _batchable = False
-
     def __init__(
         self,
         *,
@@ -228,25 +222,22 @@ class RFMClassifier(TrajectoryClassifier):
         self._metric = eye.expand(n_replicates, -1, -1).clone()
         self._centres = X.clone()
         self._alpha = torch.zeros(n_replicates, X.shape[1], len(self.classes_), dtype=X.dtype)
-        self._path = torch.empty(n_replicates, 0, n_features, n_features, dtype=X.dtype)
+        self._path = []  # the metric of every evaluated step, (R, d, d) each
         self._solved_for = None
 
     def _make_optimizer(self):
         return _Replace([self._metric])
 
     def _parameters(self):
-        # M is what the iteration updates; the centres, the solve and the recorded
-        # metrics are per-replicate state that a batched fit hands back to each member.
-        return {"M": self._metric, "X_fit": self._centres, "dual_coef": self._alpha, "metrics": self._path}
-
-    def _load_parameters(self, params):
-        self._metric, self._centres = params["M"], params["X_fit"]
-        self._alpha, self._path = params["dual_coef"], params["metrics"]
-        self._solved_for = None
+        # No _load_parameters: replicates fit one after another. An interpolating solve
+        # amplifies the rounding differences of batched matrix products (1e-6 relative
+        # after one iteration at p = 17), so a run would depend on its batch; and the
+        # solves are large enough that batching would gain nothing.
+        return {"M": self._metric}
 
     def _gradients(self, X, y):
         # Not a gradient: the next metric, which the _Replace step copies into M.
-        K, weights = self._solve(y, gradient_weights=True)
+        _, weights = self._solve(y, gradient_weights=True)
         return {"M": self._agop_power(self._agop(weights))}
 
     def _terms(self, X, y, *, train):
@@ -254,7 +245,7 @@ class RFMClassifier(TrajectoryClassifier):
             K, _ = self._solve(y)
             outputs = K @ self._alpha
         else:
-            outputs = self._decision(X)
+            outputs = self._decision_function(X)
         targets = torch.nn.functional.one_hot(y, len(self.classes_)).to(outputs.dtype)
         squared = (outputs - targets).square()
         data_fit = squared.sum(-1).mean(-1)
@@ -275,7 +266,7 @@ class RFMClassifier(TrajectoryClassifier):
 
     def _model_quantities(self):
         # Called once per evaluated step: keep that step's metric for agop_alignment.
-        self._path = torch.cat([self._path, self._metric[:, None]], dim=1)
+        self._path.append(self._metric.detach().clone())
         quantities = {"trace_M": torch.diagonal(self._metric, dim1=-2, dim2=-1).sum(-1)}
         if self.modulus is not None:
             p = self.modulus
@@ -286,6 +277,7 @@ class RFMClassifier(TrajectoryClassifier):
         """Add each row's AGOP alignment with the final metric (needs the whole path); drop
         the fit's working state (the n × n kernel matrix, the last update)."""
         self._solved_for, self._metric.grad = None, None
+        self._path = torch.stack(self._path, dim=1)  # (R, n_evaluations, d, d)
         metrics = self._path[0]
         alignment = agop_alignment(metrics, metrics[-1]).numpy()
         steps = np.unique(history["step"].to_numpy())
@@ -365,12 +357,9 @@ class RFMClassifier(TrajectoryClassifier):
         powered = eigenvalues.clamp(min=0.0) ** float(self.agop_power)
         return (vectors * powered[..., None, :]) @ vectors.mT
 
-    def _decision(self, X):
+    def _decision_function(self, X):
         K, _ = self._kernel(X, self._centres)
         return K @ self._alpha
-
-    def _decision_function(self, X):
-        return self._decision(X)
 
     # ---- fitted attributes (replicate 0 of the tensors, as numpy) --------------------
     def _fitted(self, tensor):
