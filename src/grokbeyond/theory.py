@@ -68,7 +68,7 @@ def threshold_accuracy(loss, epsilon, n_outputs=1):
     loss = np.asarray(loss, dtype=float)
     if (loss < 0).any():
         raise ValueError("loss must be non-negative.")
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):  # loss 0 or subnormal: accuracy 1
         return special.gammainc(n_outputs / 2, n_outputs * epsilon / (2 * loss))
 
 

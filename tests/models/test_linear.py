@@ -103,6 +103,28 @@ def test_the_teacher_student_run_follows_the_exact_theory(n_outputs, weight_deca
         assert "weight_norm" in train and "weight_0" not in train
 
 
+def test_init_scale_draws_the_student_from_random_state_alone():
+    # Levi et al.'s student N(0, 1/(2 d_in d_out)) is init_scale = (2 d_out)^-1/2; the draw is the
+    # estimator's own (same random_state, same student; batched replicates draw as single fits).
+    from grokbeyond.models import fit_replicates
+
+    X = np.random.default_rng(0).normal(size=(30, 400))
+    Y = np.zeros((30, 3))
+    first = LinearRegression(init_scale=6 ** -0.5, max_iter=0, random_state=4, noise_variance=3).fit(X, Y)
+    again = LinearRegression(init_scale=6 ** -0.5, max_iter=0, random_state=4, noise_variance=3).fit(X, Y)
+    np.testing.assert_array_equal(first.coef_, again.coef_)
+    assert first.coef_.var() == pytest.approx(1 / (2 * 400 * 3), rel=0.1)
+    shifted = LinearRegression(weight_init=1.0, init_scale=6 ** -0.5, max_iter=0, random_state=4,
+                               noise_variance=3).fit(X, Y)
+    np.testing.assert_allclose(shifted.coef_, first.coef_ + 1.0)
+    fits = fit_replicates(LinearRegression(init_scale=0.5, max_iter=3, noise_variance=3), X, Y, random_state=[4, 5])
+    for fit, seed in zip(fits.estimators, [4, 5]):
+        single = LinearRegression(init_scale=0.5, max_iter=3, noise_variance=3, random_state=seed).fit(X, Y)
+        np.testing.assert_allclose(fit.coef_, single.coef_, rtol=1e-12)
+    with pytest.raises(ValueError, match="init_scale"):
+        LinearRegression(init_scale=-1.0).fit(X, Y)
+
+
 def test_a_one_column_target_stays_two_dimensional():
     X = np.random.default_rng(0).normal(size=(20, 3))
     y = X @ np.array([[1.0], [0.0], [-1.0]])

@@ -67,6 +67,11 @@ class LinearRegression(TrajectoryRegressor):
     weight_init : float, array-like of shape (n_features,) or (n_features, n_outputs), or None, default=None
         Initial weights; ``None`` starts at zero, a float sets every weight. The paper's
         E4 uses ``[0.0005, 0.9, 0.9, 0.9]``, E5 ``[α, 1−α, 1−α, 1−α]``.
+    init_scale : float, default=0.0
+        Adds ``N(0, init_scale² / n_features)`` noise to each initial weight, drawn from
+        ``random_state`` (as :class:`LogisticRegression`'s ``init_scale``); 0 adds
+        none. Levi et al. (2023, app. A) draw the student ``N(0, 1/(2 d_in d_out))``:
+        ``init_scale = (2 n_outputs) ** -0.5``.
     fit_intercept : bool, default=False
         Whether to learn an intercept (the paper: no).
     l1_penalty : float, default=0.0
@@ -76,7 +81,7 @@ class LinearRegression(TrajectoryRegressor):
         no such column.
     eval_every : int or "log", default=1
     random_state : None, int, numpy Generator or RandomState, default=None
-        Seed of the minibatch order.
+        Seed of the initial noise (``init_scale``) and of the minibatch order.
     verbose : bool, default=False
 
     Attributes
@@ -111,6 +116,7 @@ class LinearRegression(TrajectoryRegressor):
         max_iter=5000,
         batch_size=None,
         weight_init=None,
+        init_scale=0.0,
         fit_intercept=False,
         l1_penalty=0.0,
         epsilon=None,
@@ -124,6 +130,7 @@ class LinearRegression(TrajectoryRegressor):
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.weight_init = weight_init
+        self.init_scale = init_scale
         self.fit_intercept = fit_intercept
         self.l1_penalty = l1_penalty
         self.epsilon = epsilon
@@ -131,7 +138,7 @@ class LinearRegression(TrajectoryRegressor):
         self.random_state = random_state
         self.verbose = verbose
 
-    _replicate_params = ("weight_init",)
+    _replicate_params = ("weight_init", "init_scale")
 
     _affine = None  # (A, c) of the full-batch gradient map, formed by the first step of a fit
     _multi_output = True
@@ -145,6 +152,7 @@ class LinearRegression(TrajectoryRegressor):
             check_scalar(self.prior_variance, "prior_variance", Real, min_val=0.0, include_boundaries="neither")
         check_scalar(self.lr, "lr", Real, min_val=0.0, include_boundaries="neither")
         check_scalar(self.l1_penalty, "l1_penalty", Real, min_val=0.0)
+        check_scalar(self.init_scale, "init_scale", Real, min_val=0.0)
         if self.epsilon is not None:
             check_scalar(self.epsilon, "epsilon", Real, min_val=0.0, include_boundaries="neither")
 
@@ -167,6 +175,9 @@ class LinearRegression(TrajectoryRegressor):
                 raise ValueError(f"weight_init must be a finite array of shape {expected} (n_features"
                                  f"{'' if self._flat_targets else ', n_outputs'}); got {init.shape}.")
             weights = torch.tensor(init, dtype=X.dtype).expand(n_replicates, -1, -1).clone()
+        if self.init_scale:
+            noise = torch.randn(n_replicates, *shape, generator=generator, dtype=X.dtype)
+            weights = weights + noise.mul_(self.init_scale / math.sqrt(n_features))
         self._affine = None
         self.weights_ = weights.requires_grad_()
         self.bias_ = torch.zeros(n_replicates, 1, self.n_outputs_, dtype=X.dtype, requires_grad=self.fit_intercept)
