@@ -154,14 +154,20 @@ def linear_gd_trajectory(X_train, teacher, student_init, *, lr, max_iter, weight
     steps = np.arange(max_iter + 1) if steps is None else np.asarray(steps, dtype=int)
     if steps.ndim != 1 or (steps < 0).any():
         raise ValueError("steps must be a 1-d array of non-negative ints.")
-    factor = (1.0 - lr * rate)[None, :] ** steps[:, None]  # (t, d)
-    modes = fixed[None] + factor[..., None] * (D0_modes - fixed)[None]  # (t, d, d_out)
-    energy = (modes**2).sum(-1)  # (t, d)
-    frame = pd.DataFrame({"step": steps, "train_loss": energy @ nu / n_outputs,
-                          "test_loss": energy.sum(-1) / n_outputs})
+    rotated = X @ V
+    columns = {"train_loss": [], "test_loss": [], "train_accuracy": []}
+    # Steps in chunks of at most ~2·10⁷ mode entries (d_in · d_out · chunk), so memory stays bounded.
+    for chunk in np.array_split(steps, max(1, -(-steps.size * T.size // 20_000_000))):
+        factor = (1.0 - lr * rate)[None, :] ** chunk[:, None]  # (t, d)
+        modes = fixed[None] + factor[..., None] * (D0_modes - fixed)[None]  # (t, d, d_out)
+        energy = (modes**2).sum(-1)  # (t, d)
+        columns["train_loss"].append(energy @ nu / n_outputs)
+        columns["test_loss"].append(energy.sum(-1) / n_outputs)
+        if epsilon is not None:
+            errors = np.einsum("nd,tdo->tno", rotated, modes)  # Dᵀx_i in the rotated basis
+            columns["train_accuracy"].append(((errors**2).sum(-1) / n_outputs < epsilon).mean(-1))
+    frame = pd.DataFrame({"step": steps, **{name: np.concatenate(parts) for name, parts in columns.items() if parts}})
     if epsilon is not None:
-        errors = np.einsum("nd,tdo->tno", X @ V, modes)  # Dᵀx_i in the rotated basis
-        frame["train_accuracy"] = ((errors**2).sum(-1) / n_outputs < epsilon).mean(-1)
         frame["test_accuracy"] = threshold_accuracy(frame["test_loss"].to_numpy(), epsilon, n_outputs)
     return frame
 
