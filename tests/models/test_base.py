@@ -8,6 +8,7 @@ from grokbeyond.models import (
     HISTORY_COLUMNS,
     BayesianMLP,
     GPClassifier,
+    LinearRegression,
     LogisticRegression,
     MLPClassifier,
     NumericalError,
@@ -42,6 +43,17 @@ def test_evaluation_steps():
         evaluation_steps(10, "linear")
     with pytest.raises(ValueError, match="eval_every"):
         evaluation_steps(10, 0)
+    union = evaluation_steps(5000, ["log", 1000])  # a list is the union of its schedules
+    np.testing.assert_array_equal(union, np.union1d(log, [0, 1000, 2000, 3000, 4000, 5000]))
+    for bad in ([], ["log", [10]], [3, "linear"]):
+        with pytest.raises(ValueError, match="eval_every"):
+            evaluation_steps(10, bad)
+
+
+def test_a_list_schedule_records_its_union():
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    model = LinearRegression(max_iter=40, eval_every=[15, 20]).fit(X, X[:, 0])
+    assert model.history_["step"].unique().tolist() == [0, 15, 20, 30, 40]
 
 
 @pytest.mark.parametrize("estimator", FAMILIES, ids=lambda e: type(e).__name__)

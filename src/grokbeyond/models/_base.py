@@ -50,9 +50,11 @@ def evaluation_steps(max_iter: int, eval_every) -> np.ndarray:
     ----------
     max_iter : int
         Number of optimisation steps.
-    eval_every : int or "log"
+    eval_every : int, "log" or list of them
         Every ``eval_every`` steps, or ``"log"``: every step up to 10, then about 100
-        log-spaced steps (grokking is seen on a log-step axis). Step 0 (the
+        log-spaced steps (grokking is seen on a log-step axis), or a list of such
+        schedules, evaluated at the union of their steps: ``["log", 100]`` reads early
+        events to a few per cent of their step and late ones to 100 steps. Step 0 (the
         initialisation) and step ``max_iter`` (the final state) are always included.
 
     Returns
@@ -63,8 +65,19 @@ def evaluation_steps(max_iter: int, eval_every) -> np.ndarray:
     Raises
     ------
     ValueError
-        If ``eval_every`` is neither a positive int nor ``"log"``.
+        If ``eval_every`` is neither a positive int nor ``"log"``, nor a non-empty list
+        of them.
+
+    Examples
+    --------
+    >>> from grokbeyond.models import evaluation_steps
+    >>> evaluation_steps(1000, ["log", 250])[-8:].tolist()
+    [658, 705, 750, 756, 811, 870, 933, 1000]
     """
+    if isinstance(eval_every, (list, tuple)):
+        if not eval_every or any(isinstance(schedule, (list, tuple)) for schedule in eval_every):
+            raise ValueError(f"eval_every must be a positive int, 'log' or a non-empty list of them; got {eval_every!r}.")
+        return np.unique(np.concatenate([evaluation_steps(max_iter, schedule) for schedule in eval_every]))
     if isinstance(eval_every, str):
         if eval_every != "log":
             raise ValueError(f"eval_every must be a positive int or 'log'; got {eval_every!r}.")

@@ -73,7 +73,7 @@ class BayesianMLP(TrajectoryClassifier):
         Weight draws averaged by ``predict_proba`` and by the recorded rows.
     dtype : {"float32", "float64"}, default="float32"
         Precision of the parameters and computations.
-    eval_every : int or "log", default=1
+    eval_every : int, "log" or list of them, default=1
     random_state : None, int, numpy Generator or RandomState, default=None
         Seed of the initial means, the minibatch order and every weight draw.
     verbose : bool, default=False

@@ -139,7 +139,7 @@ class GPClassifier(TrajectoryClassifier):
     dtype : {"float32", "float64"}, default="float32"
         Floating-point precision. float64 is ~1.6× slower at E1's size but avoids
         ``NotPSDError`` where kernel matrices become ill-conditioned.
-    eval_every : int or "log", default=1
+    eval_every : int, "log" or list of them, default=1
         Evaluation schedule; see :func:`~grokbeyond.models.evaluation_steps`.
     random_state : None, int, numpy Generator or RandomState, default=None
         Seed of the initial variational mean, of the inducing-point subset and of

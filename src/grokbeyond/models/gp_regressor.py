@@ -107,7 +107,7 @@ class GPRegressor(TrajectoryRegressor):
         gpytorch's softplus, or ``exp`` (Adam steps on their logarithms, as the paper's
         code does). The trajectories differ.
     dtype : {"float64", "float32"}, default="float64"
-    eval_every : int or "log", default=1
+    eval_every : int, "log" or list of them, default=1
     random_state : None, int, numpy Generator or RandomState, default=None
         Unused by the model itself (its initialisation is deterministic); kept so every
         family takes the same arguments.

@@ -79,7 +79,7 @@ class LinearRegression(TrajectoryRegressor):
     epsilon : float or None, default=None
         ε of ``threshold_accuracy`` (> 0, in squared target units); ``None`` records
         no such column.
-    eval_every : int or "log", default=1
+    eval_every : int, "log" or list of them, default=1
     random_state : None, int, numpy Generator or RandomState, default=None
         Seed of the initial noise (``init_scale``) and of the minibatch order.
     verbose : bool, default=False

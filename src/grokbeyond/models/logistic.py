@@ -52,7 +52,7 @@ class LogisticRegression(TrajectoryClassifier):
         Whether to learn an intercept ``b``.
     init_scale : float, default=0.0
         Initial weights are ``N(0, init_scale² / n_features)``; 0 starts at zero.
-    eval_every : int or "log", default=1
+    eval_every : int, "log" or list of them, default=1
         Evaluation schedule; see :func:`~grokbeyond.models.evaluation_steps`.
     random_state : None, int, numpy Generator or RandomState, default=None
         Seed of the initial weights and of the minibatch order.

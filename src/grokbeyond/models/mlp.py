@@ -58,7 +58,7 @@ class MLPClassifier(TrajectoryClassifier):
         Number of SGD steps (minibatch updates, not epochs).
     init_scale : float, default=1.0
         Factor on the Xavier-uniform initial weights.
-    eval_every : int or "log", default=1
+    eval_every : int, "log" or list of them, default=1
     random_state : None, int, numpy Generator or RandomState, default=None
         Seed of the initial weights and of the minibatch order.
     verbose : bool, default=False

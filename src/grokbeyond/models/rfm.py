@@ -123,7 +123,7 @@ class RFMClassifier(TrajectoryClassifier):
     max_iter : int, default=50
         Number of RFM iterations (metric updates); ``history_`` has rows for steps
         ``0 … max_iter``.
-    eval_every : int or "log", default=1
+    eval_every : int, "log" or list of them, default=1
         Evaluation schedule; see :func:`~grokbeyond.models.evaluation_steps`.
     dtype : {"float64", "float32"}, default="float64"
         Precision; an interpolating solve needs float64.

@@ -65,6 +65,10 @@ def _delay_figure(table):
     return fig
 
 
+def _range_text(values) -> str:
+    return f"{values.min():.0f}–{values.max():.0f}"
+
+
 def sections(ctx) -> list[str]:
     lines = []
     history, results = ctx.by_suite.get(REFERENCE, (pd.DataFrame(), pd.DataFrame()))
@@ -83,12 +87,13 @@ def sections(ctx) -> list[str]:
         rest = table[table["l1_penalty"] < largest].dropna(subset=["delay"])
         fit = stats.linregress(np.log(rest["lr"] * rest["l1_penalty"]), np.log(rest["delay"]))
         half = stats.t.ppf(0.975, len(rest) - 2) * fit.stderr
-        every = int(results["model.eval_every"].iloc[0])
+        by_beta = table.groupby("l1_penalty")["delay_alpha_beta"].median()
         lines += ["## The delay law over the (α, β) grid", "", ctx.save(_delay_figure(table), "delay_law.png"), "",
                   "Medians over seeds:", "", summary.to_markdown(floatfmt=".3g"), "",
                   f"Without the largest penalty (β = {largest:g}) the slope is {fit.slope:.4f} "
-                  f"[{fit.slope - half:.4f}, {fit.slope + half:.4f}]. Memorisation is read on this suite's grid of "
-                  f"{every} steps (the log-spaced reference runs put it at 84–149 steps), which shortens the "
-                  f"shortest delays ({table['delay'].min():.0f} steps) by up to a few per cent and steepens the slope; a finer "
-                  "early grid would separate that from a genuine correction at large β.", ""]
+                  f"[{fit.slope - half:.4f}, {fit.slope + half:.4f}]. Median Δt·α·β by β: "
+                  + ", ".join(f"{v:.2f} at {b:g}" for b, v in by_beta.items())
+                  + f" (over every α): a change of the constant with β, not a trend in αβ. Memorisation "
+                  f"({_range_text(table['t_memorise'])} steps) is read on the log-spaced part of the grid, to ≈ 14% of "
+                  "its step; recovery on its every-100-steps part.", ""]
     return lines
