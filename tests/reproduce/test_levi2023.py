@@ -59,6 +59,7 @@ def small_store(tmp_path_factory):
     small = {"dataset.n_features": 100, "dataset.n_test": 1000, "dataset.teacher_scale": (2 * 100) ** -0.5,
              "model.lr": 0.05}
     ratio = override_suite(_suite(RATIO), seeds=[0, 1], settings=small, cases=[
+        {"label": "lambda 0.1", "dataset.n_train": 1000, "model.max_iter": 120, "model.eval_every": 1},
         {"label": "lambda 0.2", "dataset.n_train": 500, "model.max_iter": 200, "model.eval_every": 1},
         {"label": "lambda 0.5", "dataset.n_train": 200, "model.max_iter": 500, "model.eval_every": 1},
         {"label": "lambda 1.5", "dataset.n_train": 67, "model.max_iter": 600, "model.eval_every": 10}])
