@@ -72,10 +72,10 @@ def small_store(tmp_path_factory):
                                   {"label": "gamma 1e-5", "model.prior_variance": 2 / (1e-5 * 200)},
                                   {"label": "gamma 0.1", "model.prior_variance": 2 / (0.1 * 200)}])
     outputs = override_suite(_suite(OUTPUT), seeds=[0], settings={"dataset.n_features": 20, "dataset.n_train": 40,
-                                                                  "model.lr": 0.05}, cases=[
+                                                                  "dataset.n_test": 400, "model.lr": 0.05}, cases=[
         {"label": f"d_out {k}", "dataset.n_outputs": k, "dataset.teacher_scale": (2 * 20 * k) ** -0.5,
          "model.noise_variance": float(k), "model.init_scale": (2 * k) ** -0.5, "model.max_iter": steps,
-         "model.eval_every": 2} for k, steps in ((1, 500), (50, 3000), (700, 2500))])
+         "model.eval_every": 10} for k, steps in ((1, 1000), (50, 8000), (700, 6000))])
     store = tmp_path_factory.mktemp("levi2023")
     run_suites([ratio, threshold, decay, outputs], store, n_jobs=1, progress=False)
     return store

@@ -236,8 +236,8 @@ def _per_ratio(table):
     below = table[table["ratio"] < 1]
     return below.groupby("ratio").agg(runs=("gap", "size"), reached=("gap", "count"), gap=("gap", "median"),
                                       t_train=("t_train", "median"), t_test=("t_test", "median"),
-                                      mp_gap=("mp_gap", "first"), mp_t_train=("mp_t_train", "first"),
-                                      mp_t_test=("mp_t_test", "first"), eq12_gap=("eq12_gap", "first"))
+                                      mp_gap=("mp_gap", "median"), mp_t_train=("mp_t_train", "median"),
+                                      mp_t_test=("mp_t_test", "median"), eq12_gap=("eq12_gap", "first"))
 
 
 def _marchenko_pastur_error(history, results):
@@ -250,7 +250,7 @@ def _marchenko_pastur_error(history, results):
              f"({100 * errors['t_test'][ratio]:+.1f}%), gap {row.gap:.0f} vs {row.mp_gap:.0f} "
              f"({100 * errors['gap'][ratio]:+.1f}%)" for ratio, row in summary.iterrows()]
     holds = ((errors["t_train"].abs() <= 0.10) & (errors["t_test"].abs() <= 0.10)).all()
-    return ("median measured step vs Marchenko–Pastur, d_in = 1000: " + "; ".join(parts),
+    return ("median measured step vs Marchenko–Pastur (median over the runs' L₀), d_in = 1000: " + "; ".join(parts),
             bool(holds and (summary["reached"] == summary["runs"]).all()))
 
 
@@ -301,8 +301,7 @@ def _threshold_moves_the_time(history, results):
     measured = (f"identical test losses across ε in every seed: {'yes' if same_losses else 'no'}; median gap "
                 + ", ".join(f"{g:.0f} at ε = {e:g}" for e, g in medians.items())
                 + f" ({len(gaps)} seeds); eq. 12: {eq12:.0f}; Marchenko–Pastur: "
-                + ", ".join(f"{g:.0f}" for g in table.groupby("epsilon", sort=False)["mp_gap"].first()
-                            .sort_index(ascending=False)))
+                + ", ".join(f"{g:.0f}" for g in table.groupby("epsilon")["mp_gap"].median().sort_index(ascending=False)))
     return measured, bool(same_losses and rising and (gaps < eq12).all().all())
 
 
@@ -365,7 +364,7 @@ def _weight_decay_effect(history, results):
 def _output_dimension(history, results):
     table = grokking_times(results)
     summary = table.groupby("n_outputs").agg(runs=("gap", "size"), reached=("gap", "count"), gap=("gap", "median"),
-                                             mp_gap=("mp_gap", "first"))
+                                             mp_gap=("mp_gap", "median"))
     if len(summary) < 3:
         return "fewer than three output dimensions", "not run"
     if summary["gap"].isna().all():
