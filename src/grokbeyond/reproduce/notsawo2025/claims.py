@@ -24,7 +24,8 @@ from ...harness import make_run
 from .._claims import Claim
 from .._claims import format_ci as _ci
 
-__all__ = ["CLAIMS", "DETECTION", "GRID", "REFERENCE", "recovery_curves", "recovery_table", "settling_step"]
+__all__ = ["CLAIMS", "DETECTION", "GRID", "REFERENCE", "delay_slope", "recovery_curves", "recovery_table",
+           "settling_step"]
 
 REFERENCE, GRID = "notsawo2025-reference", "notsawo2025-delay-law"
 
@@ -117,17 +118,35 @@ def _l2_never_recovers(history, results):
     return measured, bool((l2["final_recovery_error"] > 0.5).all() and (l2["final_train_error"] < 1e-3).all())
 
 
+def delay_slope(lr, beta, delay, confidence_level=0.95):
+    """The least-squares slope of log Δt on log αβ and its t interval.
+
+    Parameters
+    ----------
+    lr, beta, delay : array-like of shape (n_runs,)
+        α, β and the measured delay Δt (steps) of each run; at least three runs.
+    confidence_level : float, default=0.95
+
+    Returns
+    -------
+    slope, low, high : float
+        ``Δt ∝ (αβ)^slope``; Notsawo et al.'s law is slope −1.
+    """
+    fit = stats.linregress(np.log(np.asarray(lr) * np.asarray(beta)), np.log(np.asarray(delay)))
+    half = stats.t.ppf((1 + confidence_level) / 2, len(np.asarray(delay)) - 2) * fit.stderr
+    return float(fit.slope), float(fit.slope - half), float(fit.slope + half)
+
+
 def _delay_law(history, results):
     table = recovery_table(history, results)
     settled = table.dropna(subset=["delay"])
-    fit = stats.linregress(np.log(settled["lr"] * settled["l1_penalty"]), np.log(settled["delay"]))
-    half = stats.t.ppf(0.975, len(settled) - 2) * fit.stderr
+    slope, low_slope, high_slope = delay_slope(settled["lr"], settled["l1_penalty"], settled["delay"])
     c, low, high = median_ci(settled["delay_alpha_beta"])
-    measured = (f"log Δt on log αβ: slope {fit.slope:.4f} {_ci(fit.slope - half, fit.slope + half, '{:.4f}')} over "
+    measured = (f"log Δt on log αβ: slope {slope:.4f} {_ci(low_slope, high_slope, '{:.4f}')} over "
                 f"{len(settled)} of {len(table)} runs (the rest never settled); Δt·α·β = {c:.2f} "
                 f"{_ci(low, high, '{:.2f}')} (median, 95% CI), range {_range(settled['delay_alpha_beta'], '{:.1f}')}; "
                 f"final recovery error {_range(settled['final_recovery_error'])} (it grows with β: the ℓ1 bias)")
-    holds = len(settled) == len(table) and fit.slope - half <= -1 <= fit.slope + half
+    holds = len(settled) == len(table) and low_slope <= -1 <= high_slope
     return measured, bool(holds)
 
 

@@ -8,10 +8,9 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
-from scipy import stats
 
 from . import reference as ref
-from .claims import GRID, MEMORISED, REFERENCE, recovery_curves, recovery_table
+from .claims import GRID, MEMORISED, REFERENCE, delay_slope, recovery_curves, recovery_table
 
 __all__ = ["INTRO", "sections"]
 
@@ -85,13 +84,12 @@ def sections(ctx) -> list[str]:
             final_recovery_error=("final_recovery_error", "median"))
         largest = table["l1_penalty"].max()
         rest = table[table["l1_penalty"] < largest].dropna(subset=["delay"])
-        fit = stats.linregress(np.log(rest["lr"] * rest["l1_penalty"]), np.log(rest["delay"]))
-        half = stats.t.ppf(0.975, len(rest) - 2) * fit.stderr
+        slope, low, high = delay_slope(rest["lr"], rest["l1_penalty"], rest["delay"])
         by_beta = table.groupby("l1_penalty")["delay_alpha_beta"].median()
         lines += ["## The delay law over the (α, β) grid", "", ctx.save(_delay_figure(table), "delay_law.png"), "",
                   "Medians over seeds:", "", summary.to_markdown(floatfmt=".3g"), "",
-                  f"Without the largest penalty (β = {largest:g}) the slope is {fit.slope:.4f} "
-                  f"[{fit.slope - half:.4f}, {fit.slope + half:.4f}]. Median Δt·α·β by β: "
+                  f"Without the largest penalty (β = {largest:g}) the slope is {slope:.4f} [{low:.4f}, {high:.4f}]. "
+                  "Median Δt·α·β by β: "
                   + ", ".join(f"{v:.2f} at {b:g}" for b, v in by_beta.items())
                   + f" (over every α): a change of the constant with β, not a trend in αβ. Memorisation "
                   f"({_range_text(table['t_memorise'])} steps) is read on the log-spaced part of the grid, to ≈ 14% of "
