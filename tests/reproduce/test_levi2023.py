@@ -1,6 +1,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from grokbeyond.harness import expand_suite, make_run, override_suite, run_suites
@@ -45,9 +46,54 @@ def test_the_limits_steps_are_its_first_steps_at_95_percent():
     assert np.isnan(marchenko_pastur_times(1.5, 0.01, 1, 1e-3, 3000, 1.0)["mp_t_test"])
 
 
+def test_exact_curve_maps_weight_decay_and_reads_steps_on_the_runs_grid():
+    from grokbeyond.models import LinearRegression
+    from grokbeyond.reproduce.levi2023.claims import _exact_times
+
+    run = override_suite(_suite(WEIGHT_DECAY), seeds=[3], settings={
+        "dataset.n_features": 30, "dataset.n_train": 40, "dataset.n_test": 200, "model.max_iter": 400,
+        "model.eval_every": 7, "model.lr": 0.05}, cases=[{"label": "gamma 0.3", "model.prior_variance": 2 / (0.3 * 40)}])
+    config = expand_suite(run)[0]
+    curve, problem = exact_curve(json.dumps(config))
+    assert problem["weight_decay"] == pytest.approx(0.3)
+    data, model = make_run(config)
+    model.fit(data.X_train, data.y_train)
+    rows = model.history_[model.history_["split"] == "train"]
+    np.testing.assert_allclose(rows["error"], curve(rows["step"].to_numpy())["train_loss"], rtol=1e-9)
+    times = _exact_times(json.dumps(config))
+    for name in ("exact_t_train", "exact_t_test"):  # on the grid 0, 7, 14, …, 400
+        assert np.isnan(times[name]) or times[name] % 7 == 0 or times[name] == 400
+    with pytest.raises(ValueError, match="noise_variance = d_out"):
+        exact_curve(json.dumps({**config, "model": {**config["model"], "noise_variance": 2.0}}))
+    assert isinstance(model, LinearRegression)
+
+
+def test_the_exact_test_accuracy_of_several_outputs_is_the_weighted_chi2():
+    from grokbeyond.theory import _weighted_chi2_cdf, linear_gd_trajectory
+
+    rng = np.random.default_rng(0)
+    X, teacher = rng.normal(size=(60, 20)), rng.normal(0, 0.05, (20, 6))
+    curve = linear_gd_trajectory(X, teacher, np.zeros((20, 6)), lr=0.05, max_iter=0, epsilon=1e-3,
+                                 steps=[0, 50, 200], train_accuracy=False)
+    assert "train_accuracy" not in curve
+    D = -teacher  # at step 0; Dᵀx for x ~ N(0, I), by Monte Carlo
+    errors = rng.normal(size=(200_000, 20)) @ D
+    assert curve["test_accuracy"].iloc[0] == pytest.approx(((errors**2).mean(1) < 1e-3).mean(), abs=0.005)
+    assert _weighted_chi2_cdf(np.full(5, 0.2), 0.7) == pytest.approx(threshold_accuracy(0.2, 0.7 / 5, 5), abs=1e-8)
+    # Chunked evaluation (a tiny chunk size) gives the same frame.
+    import grokbeyond.theory as theory
+
+    whole = linear_gd_trajectory(X, teacher, np.zeros((20, 6)), lr=0.05, max_iter=30, epsilon=1e-3)
+    size, theory._CHUNK_ENTRIES = theory._CHUNK_ENTRIES, 500
+    try:
+        chunked = linear_gd_trajectory(X, teacher, np.zeros((20, 6)), lr=0.05, max_iter=30, epsilon=1e-3)
+    finally:
+        theory._CHUNK_ENTRIES = size
+    pd.testing.assert_frame_equal(whole, chunked)
+
+
 def test_first_steps_refines_the_log_grid_to_the_step():
     def curve(steps):
-        import pandas as pd
         return pd.DataFrame({"step": steps, "value": np.sin(steps / 500.0)})
     found = _first_steps(curve, {"half": ("value", 0.5), "never": ("value", 2.0)}, 5000)
     assert found["half"] == np.ceil(500 * np.arcsin(0.5)) and np.isnan(found["never"])

@@ -86,12 +86,13 @@ def sections(ctx) -> list[str]:
         rest = table[table["l1_penalty"] < largest].dropna(subset=["delay"])
         slope, low, high = delay_slope(rest["lr"], rest["l1_penalty"], rest["delay"])
         by_beta = table.groupby("l1_penalty")["delay_alpha_beta"].median()
+        by_alpha = table.groupby("lr")["delay_alpha_beta"].median()
         lines += ["## The delay law over the (α, β) grid", "", ctx.save(_delay_figure(table), "delay_law.png"), "",
                   "Medians over seeds:", "", summary.to_markdown(floatfmt=".3g"), "",
                   f"Without the largest penalty (β = {largest:g}) the slope is {slope:.4f} [{low:.4f}, {high:.4f}]. "
                   "Median Δt·α·β by β: "
-                  + ", ".join(f"{v:.2f} at {b:g}" for b, v in by_beta.items())
-                  + f" (over every α): a change of the constant with β, not a trend in αβ. Memorisation "
-                  f"({_range_text(table['t_memorise'])} steps) is read on the log-spaced part of the grid, to ≈ 14% of "
-                  "its step; recovery on its every-100-steps part.", ""]
+                  + ", ".join(f"{v:.2f} at {b:g}" for b, v in by_beta.items()) + "; by α: "
+                  + ", ".join(f"{v:.2f} at {a:g}" for a, v in by_alpha.items())
+                  + f". Memorisation ({_range_text(table['t_memorise'])} steps) and recovery are read on the suite's "
+                  f"evaluation grid, `eval_every = {results['model.eval_every'].iloc[0]}`.", ""]
     return lines
