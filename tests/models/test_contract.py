@@ -96,6 +96,22 @@ def test_clone_round_trips_and_predictions_need_a_fit(family):
     assert fitted.predict(X_test).shape == (len(X_test),)
 
 
+def test_a_fit_that_raises_leaves_the_estimator_as_it_was(family):
+    # scikit-learn's convention: fitted only when fit returned; a failed refit keeps the previous fit.
+    _, estimator, fitted, (X, y, X_test, y_test) = family
+    fresh = clone(estimator)
+    with pytest.raises(ValueError, match="NaN"):
+        fresh.fit(np.where(np.eye(*X.shape, dtype=bool), np.nan, X), y)
+    with pytest.raises(NotFittedError):
+        fresh.predict(X)
+    history, predictions = fitted.history_.copy(), fitted.predict(X_test)
+    with pytest.raises(ValueError, match="features"):  # validation resets n_features_in_ to 2, then the eval set fails
+        fitted.fit(X[:, :2], y, eval_set=(X_test, y_test))
+    assert fitted.n_features_in_ == X.shape[1]
+    pd.testing.assert_frame_equal(fitted.history_, history)
+    np.testing.assert_array_equal(fitted.predict(X_test), predictions)
+
+
 def test_registered_name_resolves_in_a_suite(family):
     from grokbeyond.harness import check_suite
 

@@ -99,3 +99,39 @@ def test_recorded_quantities_are_copies_of_the_parameters():
     np.testing.assert_allclose(train.iloc[0][["weight_0", "weight_1"]].to_numpy(float), [0.0005, 0.9])
     np.testing.assert_allclose(train.iloc[-1][[f"weight_{i}" for i in range(4)]].to_numpy(float), model.coef_)
     assert train["weight_0"].nunique() == len(train)
+
+
+def test_a_run_away_objective_fails_the_fit_at_its_step():
+    # Too large a step on an ordinary problem: the objective grows geometrically long before it overflows.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 5))
+    model = LinearRegression(lr=1.0, noise_variance=1.0, prior_variance=None, max_iter=2000)
+    with pytest.raises(NumericalError, match="ran away") as failure:
+        model.fit(X, X @ np.ones(5))
+    history = failure.value.history
+    assert 0 < failure.value.step < 2000 and history["objective"].max() <= 1e10 * (1 + history["objective"].iloc[0])
+    assert not hasattr(model, "history_")
+    LinearRegression(lr=0.01, noise_variance=1.0, prior_variance=None, max_iter=2000).fit(X, X @ np.ones(5))
+
+
+def test_a_gp_nan_error_is_a_numerical_error(monkeypatch):
+    from linear_operator.utils.errors import NanError
+
+    from grokbeyond.models import GPRegressor
+
+    original = GPRegressor._terms
+    calls = {"n": 0}
+
+    def failing(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > 3:
+            raise NanError("cholesky_cpu: NaN")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(GPRegressor, "_terms", failing)
+    X = np.random.default_rng(0).normal(size=(20, 2))
+    model = GPRegressor(max_iter=10, eval_every=1)
+    with pytest.raises(NumericalError, match="NanError") as failure:
+        model.fit(X, X[:, 0])
+    assert failure.value.step > 0 and len(failure.value.history) > 0
+    assert not hasattr(model, "history_")

@@ -180,9 +180,10 @@ class TrajectoryEstimator(BaseEstimator):
       ``_replicate_params`` (parameters, used by ``_build`` only, that may differ
       between the replicates of one batched fit, besides ``random_state``; ``()``).
 
-    Non-finite objectives are detected at evaluated steps (``eval_every``): the
-    failure is reported at the first evaluated step whose recorded objective is not
-    finite.
+    Non-finite and runaway objectives (past ``RUNAWAY = 1e10`` times one plus the
+    first recorded value's magnitude) are detected at evaluated steps (``eval_every``):
+    the failure is reported at the first evaluated step whose recorded objective is
+    either. A fit that raises leaves the estimator as it was before it.
     """
 
     #: Full batch unless a family makes ``batch_size`` a parameter.
@@ -363,14 +364,31 @@ class TrajectoryEstimator(BaseEstimator):
             dimensions or features, mismatched lengths, or unsuitable targets, or a
             parameter is invalid.
         NumericalError
-            If the objective becomes non-finite (detected at the first evaluated
-            step after it does, see ``eval_every``) or a factorisation fails; its
-            ``step`` and ``history`` attributes say where and what was recorded.
+            If the objective becomes non-finite or runs away, growing past
+            ``1e10 × (1 + |its first recorded value|)`` (detected at the first
+            evaluated step after it does, see ``eval_every``), or a factorisation
+            fails; its ``step`` and ``history`` attributes say where and what was
+            recorded.
+
+        Whatever it raises, ``fit`` leaves the estimator as it was before the call:
+        unfitted if it was (``predict`` raises ``NotFittedError``), else with its
+        previous fit (scikit-learn's convention).
         """
-        outcome = fit_members([self], [self._prepare_fit(X, y, eval_set)])[0]
+        before = dict(vars(self))
+        try:
+            outcome = fit_members([self], [self._prepare_fit(X, y, eval_set)])[0]
+        except BaseException:
+            self._restore(before)
+            raise
         if outcome is not None:
+            self._restore(before)
             raise outcome
         return self
+
+    def _restore(self, state: dict) -> None:
+        """Put back the attributes of ``state`` (a copy of ``vars(self)``), dropping any others."""
+        vars(self).clear()
+        vars(self).update(state)
 
     def _prepare_fit(self, X, y, eval_set):
         """Validate the parameters and data of a fit; return the tensors (1, n, d),

@@ -8,7 +8,7 @@ from numbers import Integral, Real
 import gpytorch
 import torch
 from linear_operator.operators import DiagLinearOperator
-from linear_operator.utils.errors import NotPSDError
+from linear_operator.utils.errors import NanError, NotPSDError
 from sklearn.utils import check_scalar
 
 from .._random import forked_global_torch_rng
@@ -197,7 +197,7 @@ class GPClassifier(TrajectoryClassifier):
     (12, 4)
     """
 
-    _numerical_errors = (NotPSDError,)
+    _numerical_errors = (NotPSDError, NanError)
     _model_terms = ("complexity", "kl")
 
     def __init__(

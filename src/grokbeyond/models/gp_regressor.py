@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 from linear_operator.utils.cholesky import psd_safe_cholesky
-from linear_operator.utils.errors import NotPSDError
+from linear_operator.utils.errors import NanError, NotPSDError
 from sklearn.utils import check_scalar
 from sklearn.utils.validation import check_array
 
@@ -132,7 +132,7 @@ class GPRegressor(TrajectoryRegressor):
         From ``fit``, if ``K_y`` is not positive definite even after jitter, naming the step.
     """
 
-    _numerical_errors = (NotPSDError,)
+    _numerical_errors = (NotPSDError, NanError)
     _objective_constant = _HALF_LOG_2PI
 
     def __init__(
