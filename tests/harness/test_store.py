@@ -13,6 +13,7 @@ from sklearn.utils import Bunch
 
 from grokbeyond.harness import (
     SCHEMA,
+    StoreWarning,
     finished_run_ids,
     load_results,
     make_run,
@@ -135,10 +136,26 @@ def test_an_old_store_is_named_and_migrated_without_loss(tmp_path):
                                   check_categorical=False)
 
 
-def test_a_foreign_parquet_file_is_named(tmp_path):
-    pq.write_table(pa.table({"x": [1]}), tmp_path / "foreign.parquet")
-    with pytest.raises(ValueError, match="foreign.parquet is not a grokbeyond run file"):
-        load_results(tmp_path)
+def test_unreadable_files_are_named_and_skipped_and_a_resume_reruns_their_runs(tmp_path):
+    store = tmp_path / "store"
+    run_suites(MIXED[:1], store, progress=False)
+    (run_file,) = store.glob("*.parquet")
+    histories, runs = load_results(store)
+    pq.write_table(pa.table({"x": [1]}), store / "foreign.parquet")  # another program's parquet
+    (store / "empty.parquet").write_bytes(b"")
+    run_file.write_bytes(run_file.read_bytes()[:100])  # a write cut short, under the run's own name
+    with pytest.warns(StoreWarning) as caught:
+        assert len(load_results(store)[1]) == 0 and finished_run_ids(store) == set()
+    named = " ".join(str(w.message) for w in caught)
+    assert all(name in named for name in ("foreign.parquet", "empty.parquet", run_file.name))
+    with pytest.warns(StoreWarning):
+        summary = run_suites(MIXED[:1], store, progress=False)  # the resume reruns the truncated run
+    assert summary.n_finished == 1
+    with pytest.warns(StoreWarning) as caught:  # the rerun replaced the truncated file; the others stay
+        again_histories, again_runs = load_results(store)
+    assert len(caught) == 2 and run_file.name not in " ".join(str(w.message) for w in caught)
+    pd.testing.assert_frame_equal(again_histories, histories)
+    assert again_runs["run_id"].tolist() == runs["run_id"].tolist()
 
 
 def test_non_numeric_history_columns_are_refused(tmp_path):

@@ -35,6 +35,7 @@ import json
 import os
 import re
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +44,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-__all__ = ["SCHEMA", "STORE_VERSION", "finished_run_ids", "load_results", "migrate_store", "write_run"]
+__all__ = ["SCHEMA", "STORE_VERSION", "StoreWarning", "finished_run_ids", "load_results", "migrate_store", "write_run"]
 
 #: The version of the file layout; files of version 1 (wide, per-run columns) are migrated
 #: by :func:`migrate_store`.
@@ -59,6 +60,10 @@ SCHEMA = pa.schema([
 ])
 
 _META_KEY = b"grokbeyond.run"
+
+
+class StoreWarning(UserWarning):
+    """A file in a results store that is not a readable run file, named and skipped."""
 _INDEXED = re.compile(r"^(?P<quantity>.+)_(?P<index>\d+)$")
 _ID_COLUMNS = ("step", "split")
 
@@ -179,7 +184,10 @@ def _read_meta(path: Path) -> dict:
 
 def _read_current_meta(path: Path) -> dict:
     """A run file's metadata, refusing files of an older store format with the fix named."""
-    meta = _read_meta(path)
+    return _check_version(path, _read_meta(path))
+
+
+def _check_version(path: Path, meta: dict) -> dict:
     if meta.get("store_version", 1) != STORE_VERSION:
         raise ValueError(
             f"{path} is in store format {meta.get('store_version', 1)} (one wide table per run, schemas differing "
@@ -193,6 +201,24 @@ def _run_files(results_dir: Path):
     return sorted(results_dir.glob("*.parquet"))
 
 
+def _stored_runs(results_dir: Path):
+    """``(path, metadata)`` of every readable run file of the current format, in name order.
+
+    A file that is not a readable grokbeyond run file (truncated, empty, another
+    program's parquet) is named in a warning and skipped: it never stops a sweep, a
+    resume or a report, and a resumed sweep reruns (and overwrites) a run whose file it
+    is. A file of an older store format raises, naming the fix.
+    """
+    for path in _run_files(results_dir):
+        try:
+            meta = _read_meta(path)
+        except (OSError, ValueError, pa.ArrowException) as err:
+            warnings.warn(f"{path} is not a readable grokbeyond run file and is skipped ({type(err).__name__}: "
+                          f"{err}); move it out of the store or delete it.", StoreWarning, stacklevel=3)
+            continue
+        yield path, _check_version(path, meta)
+
+
 def finished_run_ids(results_dir) -> set[str]:
     """Ids of the runs stored with ``status == "finished"`` (failed runs are retried).
 
@@ -200,15 +226,16 @@ def finished_run_ids(results_dir) -> set[str]:
     ------
     ValueError
         If a file is in an older store format (see :func:`migrate_store`).
+
+    Warns
+    -----
+    StoreWarning
+        For each file that is not a readable run file (it is skipped).
     """
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         return set()
-    done = set()
-    for path in _run_files(results_dir):
-        if _read_current_meta(path).get("status") == "finished":
-            done.add(path.stem)
-    return done
+    return {path.stem for path, meta in _stored_runs(results_dir) if meta.get("status") == "finished"}
 
 
 def _run_history(table: pa.Table) -> pd.DataFrame:
@@ -274,8 +301,14 @@ def load_results(path) -> tuple[pd.DataFrame, pd.DataFrame]:
     FileNotFoundError
         If ``path`` is not a folder.
     ValueError
-        If a file is in an older store format (see :func:`migrate_store`) or is not a
-        grokbeyond run file; the message names the file.
+        If a file is in an older store format (see :func:`migrate_store`); the message
+        names the file and the fix.
+
+    Warns
+    -----
+    StoreWarning
+        For each file that is not a readable grokbeyond run file (truncated, empty,
+        another program's parquet): named and skipped.
 
     Examples
     --------
@@ -289,9 +322,13 @@ def load_results(path) -> tuple[pd.DataFrame, pd.DataFrame]:
     if not path.is_dir():
         raise FileNotFoundError(f"no results store at {path}.")
     histories, runs = [], []
-    for file in _run_files(path):
-        meta = _read_current_meta(file)
-        history = _run_history(pq.read_table(file, columns=["step", "split", "quantity", "index", "value"]))
+    for file, meta in _stored_runs(path):
+        try:
+            history = _run_history(pq.read_table(file, columns=["step", "split", "quantity", "index", "value"]))
+        except (OSError, ValueError, KeyError, pa.ArrowException) as err:
+            warnings.warn(f"{file} has unreadable rows and is skipped ({type(err).__name__}: {err}); move it out of "
+                          "the store or delete it.", StoreWarning, stacklevel=2)
+            continue
         histories.append(history.assign(run_id=meta["run_id"]))
         config = meta.get("config", {})
         flat = _flat_params(config, names=True)
