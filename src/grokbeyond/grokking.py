@@ -13,8 +13,8 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sklearn.utils import check_scalar
 
+from ._validation import check_number
 from ._random import numpy_generator
 
 __all__ = [
@@ -219,8 +219,8 @@ def detect_grokking(history, metric="accuracy", threshold=0.95, *, min_delay=10,
     >>> result.phase, result.t_memorise, result.t_generalise, result.gap
     ('grokking', 10, 100, 90)
     """
-    threshold = check_scalar(threshold, "threshold", Real)
-    min_delay = check_scalar(min_delay, "min_delay", Integral, min_val=0)
+    threshold = check_number(threshold, "threshold", Real)
+    min_delay = check_number(min_delay, "min_delay", Integral, min_val=0)
     kwargs = dict(metric=metric, threshold=threshold, higher_is_better=higher_is_better, strict=strict)
     t_memorise = first_crossing(history, "train", **kwargs)
     t_generalise = first_crossing(history, "test", **kwargs)
@@ -312,7 +312,14 @@ def median_ci(values, *, confidence_level=0.95, n_resamples=9999, random_state=0
     median, low, high : float
         NaN for no values; the interval is NaN for one value and the value itself
         when all values are equal.
+
+    Raises
+    ------
+    ValueError
+        If ``confidence_level`` is not in (0, 1) or ``n_resamples`` is below 1.
     """
+    check_number(confidence_level, "confidence_level", Real, min_val=0.0, max_val=1.0, include_boundaries="neither")
+    check_number(n_resamples, "n_resamples", Integral, min_val=1)
     values = np.array([np.nan if v is None else v for v in values], dtype=float)
     values = values[~np.isnan(values)]
     if values.size == 0:

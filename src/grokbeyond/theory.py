@@ -23,7 +23,8 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 from scipy import integrate, special
-from sklearn.utils import check_scalar
+
+from ._validation import check_number
 
 __all__ = ["levi_grokking_time", "linear_gd_trajectory", "marchenko_pastur_trajectory", "notsawo_delay",
            "threshold_accuracy"]
@@ -64,8 +65,8 @@ def threshold_accuracy(loss, epsilon, n_outputs=1):
     >>> round(float(threshold_accuracy(1e-3 / 4, 1e-3)), 4)   # L = ε/4: the paper's 95% point
     0.9545
     """
-    epsilon = check_scalar(epsilon, "epsilon", Real, min_val=0.0, include_boundaries="neither")
-    n_outputs = check_scalar(n_outputs, "n_outputs", Integral, min_val=1)
+    epsilon = check_number(epsilon, "epsilon", Real, min_val=0.0, include_boundaries="neither")
+    n_outputs = check_number(n_outputs, "n_outputs", Integral, min_val=1)
     loss = np.asarray(loss, dtype=float)
     if (loss < 0).any():
         raise ValueError("loss must be non-negative.")
@@ -153,9 +154,9 @@ def linear_gd_trajectory(X_train, teacher, student_init, *, lr, max_iter, weight
     if X.ndim != 2 or T.shape[0] != X.shape[1] or S0.shape != T.shape:
         raise ValueError(f"X_train (n, d), teacher and student_init (d, d_out) must agree; got {X.shape}, "
                          f"{T.shape}, {S0.shape}.")
-    lr = check_scalar(lr, "lr", Real, min_val=0.0, include_boundaries="neither")
-    max_iter = check_scalar(max_iter, "max_iter", Integral, min_val=0)
-    weight_decay = check_scalar(weight_decay, "weight_decay", Real, min_val=0.0)
+    lr = check_number(lr, "lr", Real, min_val=0.0, include_boundaries="neither")
+    max_iter = check_number(max_iter, "max_iter", Integral, min_val=0)
+    weight_decay = check_number(weight_decay, "weight_decay", Real, min_val=0.0)
     n, n_outputs = X.shape[0], T.shape[1]
     nu, V = np.linalg.eigh(X.T @ X / n)
     nu = np.clip(nu, 0.0, None)
@@ -267,11 +268,11 @@ def marchenko_pastur_trajectory(ratio, *, lr, max_iter, n_outputs=1, initial_los
     >>> [round(v, 3) for v in curve["test_loss"]]   # λ = 2: half the error stays
     [1.0, 0.5]
     """
-    ratio = check_scalar(ratio, "ratio", Real, min_val=0.0, include_boundaries="neither")
-    lr = check_scalar(lr, "lr", Real, min_val=0.0, include_boundaries="neither")
-    max_iter = check_scalar(max_iter, "max_iter", Integral, min_val=0)
-    n_outputs = check_scalar(n_outputs, "n_outputs", Integral, min_val=1)
-    initial_loss = 1.0 / n_outputs if initial_loss is None else check_scalar(initial_loss, "initial_loss", Real,
+    ratio = check_number(ratio, "ratio", Real, min_val=0.0, include_boundaries="neither")
+    lr = check_number(lr, "lr", Real, min_val=0.0, include_boundaries="neither")
+    max_iter = check_number(max_iter, "max_iter", Integral, min_val=0)
+    n_outputs = check_number(n_outputs, "n_outputs", Integral, min_val=1)
+    initial_loss = 1.0 / n_outputs if initial_loss is None else check_number(initial_loss, "initial_loss", Real,
                                                                              min_val=0.0)
     low, high, atom = _marchenko_pastur(ratio)
     middle, half = (high + low) / 2, (high - low) / 2
@@ -330,7 +331,7 @@ def levi_grokking_time(ratio, lr):
     >>> round(float(levi_grokking_time(0.5, 0.01)))
     716
     """
-    lr = check_scalar(lr, "lr", Real, min_val=0.0, include_boundaries="neither")
+    lr = check_number(lr, "lr", Real, min_val=0.0, include_boundaries="neither")
     ratio = np.asarray(ratio, dtype=float)
     if ((ratio <= 0) | (ratio >= 1)).any():
         raise ValueError("levi_grokking_time needs 0 < ratio < 1 (λ ≥ 1 never generalises).")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils import check_scalar
 
+from .._validation import check_number
 from .._random import numpy_generator
 from ._base import check_option, make_bunch
 
@@ -55,12 +55,12 @@ def make_sparse_parity(n_bits=40, k=3, n_train=1000, n_test=100, *, encoding="01
     TypeError
         If a size is not an int.
     """
-    k = check_scalar(k, "k", Integral, min_val=1)
-    n_bits = check_scalar(n_bits, "n_bits", Integral, min_val=1)
+    k = check_number(k, "k", Integral, min_val=1)
+    n_bits = check_number(n_bits, "n_bits", Integral, min_val=1)
     if k > n_bits:
         raise ValueError(f"k must be <= n_bits; got k={k}, n_bits={n_bits}.")
-    n_train = check_scalar(n_train, "n_train", Integral, min_val=1)
-    n_test = check_scalar(n_test, "n_test", Integral, min_val=0)
+    n_train = check_number(n_train, "n_train", Integral, min_val=1)
+    n_test = check_number(n_test, "n_test", Integral, min_val=0)
     check_option(encoding, "encoding", {"01", "pm1"})
 
     rng = numpy_generator(random_state, "make_sparse_parity")
@@ -159,10 +159,10 @@ def make_modular_arithmetic(
     """
     check_option(operation, "operation", MODULAR_OPERATIONS.keys())
     check_option(sampling, "sampling", {"split", "with_replacement"})
-    p = check_scalar(p, "p", Integral, min_val=2)
+    p = check_number(p, "p", Integral, min_val=2)
     if operation == "div" and not _is_prime(p):
         raise ValueError(f"p must be prime for operation='div' (b must be invertible); got p={p}.")
-    train_fraction = check_scalar(
+    train_fraction = check_number(
         train_fraction, "train_fraction", Real, min_val=0.0, max_val=1.0, include_boundaries="neither"
     )
     a, b = np.meshgrid(np.arange(p), np.arange(1 if operation == "div" else 0, p), indexing="ij")
@@ -170,10 +170,10 @@ def make_modular_arithmetic(
     n_pairs = len(pairs)
     if n_train is None:
         n_train = max(1, round(train_fraction * n_pairs))
-    n_train = check_scalar(n_train, "n_train", Integral, min_val=1)
+    n_train = check_number(n_train, "n_train", Integral, min_val=1)
     if n_test is None:
         n_test = max(0, n_pairs - n_train)
-    n_test = check_scalar(n_test, "n_test", Integral, min_val=0)
+    n_test = check_number(n_test, "n_test", Integral, min_val=0)
 
     rng = numpy_generator(random_state, "make_modular_arithmetic")
     if sampling == "split":

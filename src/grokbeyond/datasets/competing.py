@@ -5,8 +5,8 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils import check_scalar
 
+from .._validation import check_number
 from .._random import numpy_generator
 from ._base import make_bunch
 
@@ -60,11 +60,11 @@ def make_competing_features(
     ValueError
         If a size is smaller than 1 (``n_test`` may be 0) or a scale is not positive.
     """
-    n_train = check_scalar(n_train, "n_train", Integral, min_val=1)
-    n_test = check_scalar(n_test, "n_test", Integral, min_val=0)
-    n_signal = check_scalar(n_signal, "n_signal", Integral, min_val=1)
-    signal_scale = check_scalar(signal_scale, "signal_scale", Real, min_val=0.0, include_boundaries="neither")
-    memorisation_scale = check_scalar(
+    n_train = check_number(n_train, "n_train", Integral, min_val=1)
+    n_test = check_number(n_test, "n_test", Integral, min_val=0)
+    n_signal = check_number(n_signal, "n_signal", Integral, min_val=1)
+    signal_scale = check_number(signal_scale, "signal_scale", Real, min_val=0.0, include_boundaries="neither")
+    memorisation_scale = check_number(
         memorisation_scale, "memorisation_scale", Real, min_val=0.0, include_boundaries="neither"
     )
     rng = numpy_generator(random_state, "make_competing_features")

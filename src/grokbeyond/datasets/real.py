@@ -7,8 +7,8 @@ from numbers import Integral
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_scalar
 
+from .._validation import check_number
 from .._random import numpy_generator
 from ._base import check_option, make_bunch
 
@@ -63,10 +63,10 @@ def make_digits(task="multiclass", n_train=500, n_test=None, *, random_state=Non
     ((200, 64), (100, 64), [0, 1])
     """
     check_option(task, "task", {"multiclass", "binary"})
-    n_train = check_scalar(n_train, "n_train", Integral, min_val=10, max_val=_N_DIGITS - 10)
+    n_train = check_number(n_train, "n_train", Integral, min_val=10, max_val=_N_DIGITS - 10)
     if n_test is None:
         n_test = _N_DIGITS - n_train
-    n_test = check_scalar(n_test, "n_test", Integral, min_val=10)
+    n_test = check_number(n_test, "n_test", Integral, min_val=10)
     if n_train + n_test > _N_DIGITS:
         raise ValueError(f"n_train + n_test must be <= {_N_DIGITS} images; got {n_train} + {n_test}.")
     X, digit = load_digits(return_X_y=True)

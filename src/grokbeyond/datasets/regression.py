@@ -5,8 +5,8 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils import check_scalar
 
+from .._validation import check_number
 from .._random import numpy_generator
 from ._base import check_option, make_bunch
 
@@ -41,9 +41,9 @@ def make_noisy_sine(n_samples=100, *, noise=0.1, train_fraction=0.5, random_stat
     ValueError
         If ``n_samples < 2``, ``noise < 0`` or ``train_fraction`` is outside (0, 1).
     """
-    n_samples = check_scalar(n_samples, "n_samples", Integral, min_val=2)
-    noise = check_scalar(noise, "noise", Real, min_val=0.0)
-    train_fraction = check_scalar(
+    n_samples = check_number(n_samples, "n_samples", Integral, min_val=2)
+    noise = check_number(noise, "noise", Real, min_val=0.0)
+    train_fraction = check_number(
         train_fraction, "train_fraction", Real, min_val=0.0, max_val=1.0, include_boundaries="neither"
     )
     rng = numpy_generator(random_state, "make_noisy_sine")
@@ -113,10 +113,10 @@ def make_decoy_linear(n_samples=100, *, n_train=2, slope=0.3, frequency=100.0, x
         if x.ndim != 1 or not np.isfinite(x).all():
             raise ValueError(f"x must be a finite 1-d array; got shape {x.shape}.")
         n_samples = len(x)
-    n_samples = check_scalar(n_samples, "n_samples", Integral, min_val=2)
-    n_train = check_scalar(n_train, "n_train", Integral, min_val=1, max_val=n_samples - 1)
-    slope = check_scalar(slope, "slope", Real)
-    frequency = check_scalar(frequency, "frequency", Real)
+    n_samples = check_number(n_samples, "n_samples", Integral, min_val=2)
+    n_train = check_number(n_train, "n_train", Integral, min_val=1, max_val=n_samples - 1)
+    slope = check_number(slope, "slope", Real)
+    frequency = check_number(frequency, "frequency", Real)
     if x is None and input_draw == "legacy":
         if not isinstance(random_state, Integral) or isinstance(random_state, bool):
             raise ValueError(f"input_draw='legacy' needs an integer random_state; got {random_state!r}.")
@@ -163,9 +163,9 @@ def make_step_function(n_samples=40, *, n_train=20, threshold=0.0, random_state=
     ValueError
         If ``n_train`` is not in ``[1, n_samples)``.
     """
-    n_samples = check_scalar(n_samples, "n_samples", Integral, min_val=2)
-    n_train = check_scalar(n_train, "n_train", Integral, min_val=1, max_val=n_samples - 1)
-    threshold = check_scalar(threshold, "threshold", Real)
+    n_samples = check_number(n_samples, "n_samples", Integral, min_val=2)
+    n_train = check_number(n_train, "n_train", Integral, min_val=1, max_val=n_samples - 1)
+    threshold = check_number(threshold, "threshold", Real)
     x = numpy_generator(random_state, "make_step_function").uniform(-0.5, 0.5, size=n_samples)
     y = (x > threshold).astype(np.int64)
     return make_bunch(

@@ -5,8 +5,8 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils import check_scalar
 
+from .._validation import check_number
 from .._random import numpy_generator
 from ._base import make_bunch
 
@@ -65,14 +65,14 @@ def make_linear_teacher(n_features=100, n_outputs=1, n_train=50, n_test=1000, *,
     >>> data.X_train.shape, data.y_train.shape, data.teacher.shape, data.ratio
     ((40, 20), (40, 2), (2, 20), 0.5)
     """
-    n_features = check_scalar(n_features, "n_features", Integral, min_val=1)
-    n_outputs = check_scalar(n_outputs, "n_outputs", Integral, min_val=1)
-    n_train = check_scalar(n_train, "n_train", Integral, min_val=1)
-    n_test = check_scalar(n_test, "n_test", Integral, min_val=1)
-    noise = check_scalar(noise, "noise", Real, min_val=0.0)
+    n_features = check_number(n_features, "n_features", Integral, min_val=1)
+    n_outputs = check_number(n_outputs, "n_outputs", Integral, min_val=1)
+    n_train = check_number(n_train, "n_train", Integral, min_val=1)
+    n_test = check_number(n_test, "n_test", Integral, min_val=1)
+    noise = check_number(noise, "noise", Real, min_val=0.0)
     if teacher_scale is None:
         teacher_scale = 1.0 / np.sqrt(n_features)
-    teacher_scale = check_scalar(teacher_scale, "teacher_scale", Real, min_val=0.0, include_boundaries="neither")
+    teacher_scale = check_number(teacher_scale, "teacher_scale", Real, min_val=0.0, include_boundaries="neither")
     rng = numpy_generator(random_state, "make_linear_teacher")
     teacher = teacher_scale * rng.standard_normal((n_outputs, n_features))
     X = rng.standard_normal((n_train + n_test, n_features))
@@ -146,14 +146,14 @@ def make_sparse_recovery(n_features=100, n_informative=5, n_train=30, n_test=100
     >>> data.X_train.shape, int(np.count_nonzero(data.coef)), data.relevant_features.size
     ((30, 100), 5, 5)
     """
-    n_features = check_scalar(n_features, "n_features", Integral, min_val=1)
-    n_informative = check_scalar(n_informative, "n_informative", Integral, min_val=1, max_val=n_features)
-    n_train = check_scalar(n_train, "n_train", Integral, min_val=1)
-    n_test = check_scalar(n_test, "n_test", Integral, min_val=1)
-    snr = check_scalar(snr, "snr", Real, min_val=0.0, include_boundaries="neither")
+    n_features = check_number(n_features, "n_features", Integral, min_val=1)
+    n_informative = check_number(n_informative, "n_informative", Integral, min_val=1, max_val=n_features)
+    n_train = check_number(n_train, "n_train", Integral, min_val=1)
+    n_test = check_number(n_test, "n_test", Integral, min_val=1)
+    snr = check_number(snr, "snr", Real, min_val=0.0, include_boundaries="neither", allow_inf=True)
     if design_variance is None:
         design_variance = 1.0 / n_train
-    design_variance = check_scalar(design_variance, "design_variance", Real, min_val=0.0,
+    design_variance = check_number(design_variance, "design_variance", Real, min_val=0.0,
                                    include_boundaries="neither")
     rng = numpy_generator(random_state, "make_sparse_recovery")
     support = np.sort(rng.choice(n_features, n_informative, replace=False))

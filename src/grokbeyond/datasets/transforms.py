@@ -5,8 +5,9 @@ from __future__ import annotations
 from numbers import Integral
 
 import numpy as np
-from sklearn.utils import Bunch, check_scalar
+from sklearn.utils import Bunch
 
+from .._validation import check_number
 from .._random import numpy_generator
 from ._base import check_option
 
@@ -53,7 +54,7 @@ def conceal(data, n_extra, *, kind="bits", random_state=None):
     """
     if not isinstance(data, Bunch) or not {"X_train", "X_test"} <= set(data):
         raise TypeError("data must be a dataset Bunch from a grokbeyond make_* function.")
-    n_extra = check_scalar(n_extra, "n_extra", Integral, min_val=0)
+    n_extra = check_number(n_extra, "n_extra", Integral, min_val=0)
     check_option(kind, "kind", {"bits", "gaussian"})
     rng = numpy_generator(random_state, "conceal")
     n_train, n_features = data.X_train.shape

@@ -22,11 +22,11 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import check_scalar
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._validation import check_number
 from .._random import check_random_state
 from ._engine import HISTORY_COLUMNS, NumericalError, fit_members
 
@@ -85,7 +85,7 @@ def evaluation_steps(max_iter: int, eval_every) -> np.ndarray:
         grid = np.geomspace(1, max(max_iter, 1), _N_LOG_STEPS).round()
         steps = np.concatenate([np.arange(min(10, max_iter) + 1), grid, [max_iter]])
     else:
-        eval_every = check_scalar(eval_every, "eval_every", Integral, min_val=1)
+        eval_every = check_number(eval_every, "eval_every", Integral, min_val=1)
         steps = np.concatenate([np.arange(0, max_iter + 1, eval_every), [max_iter]])
     steps = np.unique(steps.astype(np.int64))
     return steps[steps <= max_iter]
@@ -329,11 +329,11 @@ class TrajectoryEstimator(BaseEstimator):
         return self._as_tensors(X_test, self._validate_targets(y_test, fitting=False))
 
     def _check_base_params(self) -> None:
-        check_scalar(self.max_iter, "max_iter", Integral, min_val=0)
+        check_number(self.max_iter, "max_iter", Integral, min_val=0)
         evaluation_steps(int(self.max_iter), self.eval_every)
         check_random_state(self.random_state)
         if self.batch_size is not None:
-            check_scalar(self.batch_size, "batch_size", Integral, min_val=1)
+            check_number(self.batch_size, "batch_size", Integral, min_val=1)
         if self.dtype not in _DTYPES:
             raise ValueError(f"dtype must be 'float32' or 'float64'; got {self.dtype!r}.")
         self._check_params()

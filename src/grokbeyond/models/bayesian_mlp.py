@@ -9,8 +9,8 @@ import pyro
 import pyro.distributions as dist
 import torch
 from pyro import poutine
-from sklearn.utils import check_scalar
 
+from .._validation import check_number
 from .._random import torch_generator
 from ._base import TrajectoryClassifier
 from ._kl import mean_field_kl
@@ -139,12 +139,12 @@ class BayesianMLP(TrajectoryClassifier):
         self.verbose = verbose
 
     def _check_params(self):
-        check_scalar(self.hidden_size, "hidden_size", Integral, min_val=1)
-        check_scalar(self.lr, "lr", Real, min_val=0.0, include_boundaries="neither")
-        check_scalar(self.init_scale, "init_scale", Real, min_val=0.0)
+        check_number(self.hidden_size, "hidden_size", Integral, min_val=1)
+        check_number(self.lr, "lr", Real, min_val=0.0, include_boundaries="neither")
+        check_number(self.init_scale, "init_scale", Real, min_val=0.0)
         for name in ("init_posterior_scale", "prior_scale"):
-            check_scalar(getattr(self, name), name, Real, min_val=0.0, include_boundaries="neither")
-        check_scalar(self.n_predictive_samples, "n_predictive_samples", Integral, min_val=1)
+            check_number(getattr(self, name), name, Real, min_val=0.0, include_boundaries="neither")
+        check_number(self.n_predictive_samples, "n_predictive_samples", Integral, min_val=1)
 
     _replicate_params = ("init_scale", "init_posterior_scale")
 

@@ -9,8 +9,8 @@ import gpytorch
 import torch
 from linear_operator.operators import DiagLinearOperator
 from linear_operator.utils.errors import NanError, NotPSDError
-from sklearn.utils import check_scalar
 
+from .._validation import check_number
 from .._random import forked_global_torch_rng
 from ._base import TrajectoryClassifier
 from ._kl import gaussian_kl
@@ -242,16 +242,16 @@ class GPClassifier(TrajectoryClassifier):
         return len(self.classes_) > 2
 
     def _check_params(self):
-        check_scalar(self.lr, "lr", Real, min_val=0.0, include_boundaries="neither")
-        check_scalar(self.beta, "beta", Real, min_val=0.0)
-        check_scalar(self.mean_init_std, "mean_init_std", Real, min_val=0.0)
-        check_scalar(self.max_cholesky_size, "max_cholesky_size", Integral, min_val=0)
-        check_scalar(self.num_likelihood_samples, "num_likelihood_samples", Integral, min_val=1)
+        check_number(self.lr, "lr", Real, min_val=0.0, include_boundaries="neither")
+        check_number(self.beta, "beta", Real, min_val=0.0)
+        check_number(self.mean_init_std, "mean_init_std", Real, min_val=0.0)
+        check_number(self.max_cholesky_size, "max_cholesky_size", Integral, min_val=0)
+        check_number(self.num_likelihood_samples, "num_likelihood_samples", Integral, min_val=1)
         if self.n_inducing is not None:
-            check_scalar(self.n_inducing, "n_inducing", Integral, min_val=1)
+            check_number(self.n_inducing, "n_inducing", Integral, min_val=1)
         for name in ("initial_lengthscale", "initial_outputscale"):
             if getattr(self, name) is not None:
-                check_scalar(getattr(self, name), name, Real, min_val=0.0, include_boundaries="neither")
+                check_number(getattr(self, name), name, Real, min_val=0.0, include_boundaries="neither")
         if self.variational_strategy not in ("unwhitened", "whitened"):
             raise ValueError(
                 f"variational_strategy must be 'unwhitened' or 'whitened'; got {self.variational_strategy!r}."

@@ -11,9 +11,9 @@ import pandas as pd
 import torch
 from linear_operator.utils.cholesky import psd_safe_cholesky
 from linear_operator.utils.errors import NanError, NotPSDError
-from sklearn.utils import check_scalar
 from sklearn.utils.validation import check_array
 
+from .._validation import check_number
 from ._base import TrajectoryRegressor
 
 __all__ = ["GPRegressor", "mll_landscape"]
@@ -163,10 +163,10 @@ class GPRegressor(TrajectoryRegressor):
         self.verbose = verbose
 
     def _check_params(self):
-        check_scalar(self.lr, "lr", Real, min_val=0.0, include_boundaries="neither")
+        check_number(self.lr, "lr", Real, min_val=0.0, include_boundaries="neither")
         for name in ("initial_lengthscale", "initial_outputscale", "initial_noise"):
             if getattr(self, name) is not None:
-                check_scalar(getattr(self, name), name, Real, min_val=0.0, include_boundaries="neither")
+                check_number(getattr(self, name), name, Real, min_val=0.0, include_boundaries="neither")
         if self.hyperparameter_transform not in _TRANSFORMS:
             raise ValueError(
                 f"hyperparameter_transform must be 'softplus' or 'exp'; got {self.hyperparameter_transform!r}."
@@ -310,7 +310,7 @@ def mll_landscape(X, y, log_lengthscales, log_outputscales, *, noise=0.01, mean=
     y = check_array(y, ensure_2d=False, dtype=np.float64)
     if y.ndim != 1 or len(y) != len(X):
         raise ValueError(f"y must have shape ({len(X)},); got {y.shape}.")
-    noise = check_scalar(noise, "noise", Real, min_val=0.0, include_boundaries="neither")
+    noise = check_number(noise, "noise", Real, min_val=0.0, include_boundaries="neither")
     grid_l, grid_o = np.meshgrid(np.asarray(log_lengthscales, float), np.asarray(log_outputscales, float),
                                  indexing="ij")
     kernel = gpytorch.kernels.ScaleKernel(

@@ -7,8 +7,8 @@ from numbers import Real
 
 import numpy as np
 import torch
-from sklearn.utils import check_scalar
 
+from .._validation import check_number
 from ._base import TrajectoryRegressor
 
 __all__ = ["LinearRegression"]
@@ -147,14 +147,15 @@ class LinearRegression(TrajectoryRegressor):
     _MAX_WEIGHT_COLUMNS = 128
 
     def _check_params(self):
-        check_scalar(self.noise_variance, "noise_variance", Real, min_val=0.0, include_boundaries="neither")
+        check_number(self.noise_variance, "noise_variance", Real, min_val=0.0, include_boundaries="neither")
         if self.prior_variance is not None:
-            check_scalar(self.prior_variance, "prior_variance", Real, min_val=0.0, include_boundaries="neither")
-        check_scalar(self.lr, "lr", Real, min_val=0.0, include_boundaries="neither")
-        check_scalar(self.l1_penalty, "l1_penalty", Real, min_val=0.0)
-        check_scalar(self.init_scale, "init_scale", Real, min_val=0.0)
+            check_number(self.prior_variance, "prior_variance", Real, min_val=0.0, include_boundaries="neither",
+                         allow_inf=True)
+        check_number(self.lr, "lr", Real, min_val=0.0, include_boundaries="neither")
+        check_number(self.l1_penalty, "l1_penalty", Real, min_val=0.0)
+        check_number(self.init_scale, "init_scale", Real, min_val=0.0)
         if self.epsilon is not None:
-            check_scalar(self.epsilon, "epsilon", Real, min_val=0.0, include_boundaries="neither")
+            check_number(self.epsilon, "epsilon", Real, min_val=0.0, include_boundaries="neither")
 
     def _build(self, X, y, generator):
         n_replicates, _, n_features = X.shape

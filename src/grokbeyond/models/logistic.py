@@ -5,8 +5,8 @@ from __future__ import annotations
 from numbers import Real
 
 import torch
-from sklearn.utils import check_scalar
 
+from .._validation import check_number
 from ._base import TrajectoryClassifier
 
 __all__ = ["LogisticRegression"]
@@ -106,9 +106,9 @@ class LogisticRegression(TrajectoryClassifier):
     _replicate_params = ("init_scale",)
 
     def _check_params(self):
-        check_scalar(self.weight_decay, "weight_decay", Real, min_val=0.0)
-        check_scalar(self.lr, "lr", Real, min_val=0.0, include_boundaries="neither")
-        check_scalar(self.init_scale, "init_scale", Real, min_val=0.0)
+        check_number(self.weight_decay, "weight_decay", Real, min_val=0.0)
+        check_number(self.lr, "lr", Real, min_val=0.0, include_boundaries="neither")
+        check_number(self.init_scale, "init_scale", Real, min_val=0.0)
         if self.optimizer not in ("sgd", "adamw"):
             raise ValueError(f"optimizer must be 'sgd' or 'adamw'; got {self.optimizer!r}.")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import torch
-from sklearn.utils import check_scalar
 
+from .._validation import check_number
 from ._base import TrajectoryClassifier
 
 __all__ = ["MLPClassifier"]
@@ -107,10 +107,10 @@ class MLPClassifier(TrajectoryClassifier):
     _replicate_params = ("init_scale",)
 
     def _check_params(self):
-        check_scalar(self.hidden_size, "hidden_size", Integral, min_val=1)
-        check_scalar(self.lr, "lr", Real, min_val=0.0, include_boundaries="neither")
-        check_scalar(self.weight_decay, "weight_decay", Real, min_val=0.0)
-        check_scalar(self.init_scale, "init_scale", Real, min_val=0.0)
+        check_number(self.hidden_size, "hidden_size", Integral, min_val=1)
+        check_number(self.lr, "lr", Real, min_val=0.0, include_boundaries="neither")
+        check_number(self.weight_decay, "weight_decay", Real, min_val=0.0)
+        check_number(self.init_scale, "init_scale", Real, min_val=0.0)
 
     def _build(self, X, y, generator):
         n_replicates, _, n_features = X.shape

@@ -9,9 +9,9 @@ import pandas as pd
 import torch
 from linear_operator.utils.cholesky import psd_safe_cholesky
 from linear_operator.utils.errors import NanError, NotPSDError
-from sklearn.utils import check_scalar
 from sklearn.utils.validation import check_is_fitted
 
+from .._validation import check_number
 from ._base import TrajectoryClassifier
 from ._agop import agop_alignment, circulant_deviation
 
@@ -205,13 +205,13 @@ class RFMClassifier(TrajectoryClassifier):
     def _check_params(self):
         if self.kernel not in ("gaussian", "laplace"):
             raise ValueError(f"kernel must be 'gaussian' or 'laplace'; got {self.kernel!r}.")
-        check_scalar(self.bandwidth, "bandwidth", Real, min_val=0.0, include_boundaries="neither")
-        check_scalar(self.ridge, "ridge", Real, min_val=0.0)
-        check_scalar(self.agop_power, "agop_power", Real, min_val=0.0, include_boundaries="neither")
+        check_number(self.bandwidth, "bandwidth", Real, min_val=0.0, include_boundaries="neither")
+        check_number(self.ridge, "ridge", Real, min_val=0.0)
+        check_number(self.agop_power, "agop_power", Real, min_val=0.0, include_boundaries="neither")
         if not isinstance(self.centering, (bool, np.bool_)):
             raise TypeError(f"centering must be True or False; got {self.centering!r}.")
         if self.modulus is not None:
-            check_scalar(self.modulus, "modulus", Integral, min_val=2)
+            check_number(self.modulus, "modulus", Integral, min_val=2)
 
     def _build(self, X, y, generator):
         n_replicates, _, n_features = X.shape

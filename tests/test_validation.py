@@ -1,0 +1,87 @@
+"""Bad settings are refused up front, naming the setting: every numeric parameter of every
+registered family and dataset, given NaN, ±inf or a boolean."""
+
+import inspect
+import math
+from numbers import Integral, Real
+
+import numpy as np
+import pytest
+
+from grokbeyond._validation import check_number
+from grokbeyond.registry import all_datasets, all_families
+
+BAD = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf, "True": True}
+#: Settings where +inf means something (no prior; noiseless measurements).
+INFINITE_OK = {("linear", "prior_variance"), ("sparse_recovery", "snr")}
+
+
+def _numeric(params):
+    return {name: value for name, value in params.items()
+            if isinstance(value, (Integral, Real)) and not isinstance(value, bool)
+            and name not in ("random_state", "verbose")}
+
+
+def _family_cases():
+    for name, cls in all_families():
+        for param, default in _numeric(cls().get_params()).items():
+            for label, value in BAD.items():
+                if label == "inf" and (name, param) in INFINITE_OK:
+                    continue
+                yield pytest.param(cls, param, value, id=f"{name}-{param}-{label}")
+
+
+def _dataset_cases():
+    for name, make in all_datasets():
+        defaults = {p.name: p.default for p in inspect.signature(make).parameters.values()
+                    if p.default is not inspect.Parameter.empty}
+        for param in _numeric(defaults):
+            for label, value in BAD.items():
+                if label == "inf" and (name, param) in INFINITE_OK:
+                    continue
+                yield pytest.param(make, param, value, id=f"{name}-{param}-{label}")
+
+
+@pytest.mark.parametrize("cls, param, value", list(_family_cases()))
+def test_a_family_refuses_a_bad_number_naming_it(cls, param, value):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(12, 3))
+    y = (X[:, 0] > 0).astype(int)
+    estimator = cls(max_iter=2, random_state=0).set_params(**{param: value})
+    with pytest.raises((ValueError, TypeError), match=param):
+        estimator.fit(X, y if hasattr(estimator, "predict_proba") or "Classifier" in cls.__name__ else y * 1.0)
+
+
+@pytest.mark.parametrize("make, param, value", list(_dataset_cases()))
+def test_a_dataset_refuses_a_bad_number_naming_it(make, param, value):
+    with pytest.raises((ValueError, TypeError), match=param):
+        make(**{param: value})
+
+
+def test_check_number_keeps_good_values_and_names_bad_ones():
+    assert check_number(3, "n", Integral, min_val=1) == 3
+    assert check_number(math.inf, "v", Real, min_val=0.0, allow_inf=True) == math.inf
+    with pytest.raises(TypeError, match="n must be an integer, not a boolean"):
+        check_number(True, "n", Integral)
+    with pytest.raises(ValueError, match="v must be finite"):
+        check_number(-math.inf, "v", Real)
+
+
+@pytest.mark.parametrize("level", [0.0, 1.0, 1.5, math.nan, True])
+def test_an_interval_needs_a_confidence_level_inside_zero_one(level):
+    from grokbeyond.grokking import median_ci
+
+    with pytest.raises((ValueError, TypeError), match="confidence_level"):
+        median_ci([1.0, 2.0, 3.0], confidence_level=level)
+
+
+@pytest.mark.parametrize("threshold", [math.nan, math.inf, True])
+def test_detection_refuses_a_meaningless_threshold(threshold):
+    import pandas as pd
+
+    from grokbeyond.grokking import detect_grokking
+
+    history = pd.DataFrame({"step": [0, 1, 0, 1], "split": ["train", "train", "test", "test"],
+                            "accuracy": [0.5, 1.0, 0.5, 1.0]})
+    with pytest.raises((ValueError, TypeError), match="threshold"):
+        detect_grokking(history, threshold=threshold)
