@@ -71,6 +71,9 @@ def test_grid_expands_to_cells_times_seeds_with_content_ids(tmp_path):
         (("[grid]", '[[cases]]\n"model.lr" = 0.2\n[grid]'), "both in \\[grid\\] and in a case"),
         (("[grid]", '[[cases]]\n"lr" = 0.2\n[grid]'), "case key"),
         (("seeds = [0, 1]", 'seeds = [0, 1]\ncases = [1]'), "array of tables"),
+        (("seeds = [0, 1]", "seeds = [true]"), "seeds must be a non-empty list of non-negative ints"),
+        (("seeds = [0, 1]", "seeds = [0, 1]\n[dataset]"), "not valid TOML|dataset"),
+        (('name = "tiny"', "name = 3"), "name must be a non-empty string"),
     ],
 )
 def test_bad_suites_are_named(tmp_path, replace, message):

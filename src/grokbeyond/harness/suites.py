@@ -91,8 +91,11 @@ def check_suite(suite: dict, source: str = "suite") -> None:
     for key in ("name", "seeds", "dataset", "model"):
         if key not in suite:
             raise ValueError(f"{source}: missing {key!r}.")
+    if not isinstance(suite["name"], str) or not suite["name"].strip():
+        raise ValueError(f"{source}: name must be a non-empty string; got {suite['name']!r}.")
     seeds = suite["seeds"]
-    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and s >= 0 for s in seeds):
+    if not isinstance(seeds, list) or not seeds or not all(
+            isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
         raise ValueError(f"{source}: seeds must be a non-empty list of non-negative ints; got {seeds!r}.")
     for section in ("dataset", "model", "grid", "quick"):
         if section in suite and not isinstance(suite[section], dict):
