@@ -98,3 +98,15 @@ eval_every = 5
     assert (runs["replicates"] == 4).all()  # all four trained as one batch
     finished = histories[histories["run_id"].isin(runs.loc[runs["status"] == "finished", "run_id"])]
     assert np.isfinite(finished["objective"]).all() and finished["step"].max() == 20
+
+
+def test_a_suite_without_a_test_split_runs_on_its_training_set(tmp_path):
+    from grokbeyond.harness import load_results, run_suites
+
+    suite = {"name": "no-test", "seeds": [0, 1], "dataset": {"name": "sparse_parity", "n_bits": 6, "k": 2,
+                                                              "n_train": 30, "n_test": 0},
+             "model": {"family": "logistic", "max_iter": 4}}
+    summary = run_suites([suite], tmp_path, progress=False)
+    histories, runs = load_results(tmp_path)
+    assert summary.n_finished == 2 and (runs["status"] == "finished").all()
+    assert set(histories["split"]) == {"train"} and len(histories) == 2 * 5

@@ -87,13 +87,18 @@ def execute_run(config: dict, results_dir, *, n_threads: int | None = 1, family=
         warnings.simplefilter("always")
         try:
             data, estimator = make_run(config, family=family, dataset=dataset)
-            estimator.fit(data.X_train, data.y_train, eval_set=(data.X_test, data.y_test))
+            estimator.fit(data.X_train, data.y_train, eval_set=_eval_set(data))
             history = estimator.history_
         except Exception as err:  # noqa: BLE001 - every failure is recorded with its run
             status, error, trace = "failed", f"{type(err).__name__}: {err}", traceback.format_exc()
             history = getattr(err, "history", history)
     return _store_run(results_dir, config, history, status, error, trace, caught,
                       time.perf_counter() - start, torch.get_num_threads())
+
+
+def _eval_set(data):
+    """The run's test split for ``fit``, or None when the dataset has none (``n_test = 0``)."""
+    return None if len(data.X_test) == 0 else (data.X_test, data.y_test)
 
 
 def execute_batch(configs, results_dir, *, n_threads: int | None = 1, family=None, dataset=None) -> list[str]:
@@ -132,7 +137,7 @@ def execute_batch(configs, results_dir, *, n_threads: int | None = 1, family=Non
         try:
             runs = [make_run(config, family=family, dataset=dataset) for config in configs]
             outcomes = fit_batched([estimator for _, estimator in runs],
-                                   [(data.X_train, data.y_train, (data.X_test, data.y_test)) for data, _ in runs])
+                                   [(data.X_train, data.y_train, _eval_set(data)) for data, _ in runs])
         except Exception:  # noqa: BLE001 - a batch that cannot run as one runs run by run
             return [execute_run(config, results_dir, n_threads=n_threads, family=family, dataset=dataset)
                     for config in configs]
