@@ -3,6 +3,7 @@ registered family and dataset, given NaN, ±inf or a boolean."""
 
 import inspect
 import math
+import re
 from numbers import Integral, Real
 
 import numpy as np
@@ -48,13 +49,13 @@ def test_a_family_refuses_a_bad_number_naming_it(cls, param, value):
     X = rng.normal(size=(12, 3))
     y = (X[:, 0] > 0).astype(int)
     estimator = cls(max_iter=2, random_state=0).set_params(**{param: value})
-    with pytest.raises((ValueError, TypeError), match=param):
+    with pytest.raises((ValueError, TypeError), match=rf"^{re.escape(param)}\b"):
         estimator.fit(X, y if hasattr(estimator, "predict_proba") or "Classifier" in cls.__name__ else y * 1.0)
 
 
 @pytest.mark.parametrize("make, param, value", list(_dataset_cases()))
 def test_a_dataset_refuses_a_bad_number_naming_it(make, param, value):
-    with pytest.raises((ValueError, TypeError), match=param):
+    with pytest.raises((ValueError, TypeError), match=rf"^{re.escape(param)}\b"):
         make(**{param: value})
 
 
@@ -85,3 +86,11 @@ def test_detection_refuses_a_meaningless_threshold(threshold):
                             "accuracy": [0.5, 1.0, 0.5, 1.0]})
     with pytest.raises((ValueError, TypeError), match="threshold"):
         detect_grokking(history, threshold=threshold)
+
+
+def test_an_infinite_prior_variance_is_no_prior():
+    from grokbeyond.models import LinearRegression
+
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    model = LinearRegression(prior_variance=math.inf, max_iter=3).fit(X, X[:, 0])
+    assert (model.history_["complexity"] == 0).all()

@@ -136,6 +136,21 @@ def test_an_old_store_is_named_and_migrated_without_loss(tmp_path):
                                   check_categorical=False)
 
 
+def test_a_run_whose_rows_are_damaged_is_not_finished_and_is_rerun(tmp_path):
+    store = tmp_path / "store"
+    run_suites(MIXED[:1], store, progress=False)
+    (run_file,) = store.glob("*.parquet")
+    histories, _ = load_results(store)
+    data = bytearray(run_file.read_bytes())
+    data[8:len(data) // 2] = bytes(len(data) // 2 - 8)  # the pages zeroed, the footer (metadata) intact
+    run_file.write_bytes(bytes(data))
+    with pytest.warns(StoreWarning, match=run_file.name):
+        assert finished_run_ids(store) == set()
+    with pytest.warns(StoreWarning, match=run_file.name):
+        assert run_suites(MIXED[:1], store, progress=False).n_finished == 1
+    pd.testing.assert_frame_equal(load_results(store)[0], histories)
+
+
 def test_unreadable_files_are_named_and_skipped_and_a_resume_reruns_their_runs(tmp_path):
     store = tmp_path / "store"
     run_suites(MIXED[:1], store, progress=False)

@@ -114,12 +114,14 @@ def test_a_run_away_objective_fails_the_fit_at_its_step():
     LinearRegression(lr=0.01, noise_variance=1.0, prior_variance=None, max_iter=2000).fit(X, X @ np.ones(5))
 
 
-def test_a_gp_nan_error_is_a_numerical_error(monkeypatch):
+@pytest.mark.parametrize("family", ["GPRegressor", "GPClassifier"])
+def test_a_gp_nan_error_is_a_numerical_error(monkeypatch, family):
     from linear_operator.utils.errors import NanError
 
-    from grokbeyond.models import GPRegressor
+    import grokbeyond.models as models
 
-    original = GPRegressor._terms
+    GP = getattr(models, family)
+    original = GP._terms
     calls = {"n": 0}
 
     def failing(self, *args, **kwargs):
@@ -128,10 +130,21 @@ def test_a_gp_nan_error_is_a_numerical_error(monkeypatch):
             raise NanError("cholesky_cpu: NaN")
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(GPRegressor, "_terms", failing)
+    monkeypatch.setattr(GP, "_terms", failing)
     X = np.random.default_rng(0).normal(size=(20, 2))
-    model = GPRegressor(max_iter=10, eval_every=1)
+    model = GP(max_iter=10, eval_every=1)
     with pytest.raises(NumericalError, match="NanError") as failure:
-        model.fit(X, X[:, 0])
+        model.fit(X, X[:, 0] if family == "GPRegressor" else (X[:, 0] > 0).astype(int))
     assert failure.value.step > 0 and len(failure.value.history) > 0
     assert not hasattr(model, "history_")
+
+
+def test_the_rfm_is_not_held_to_the_runaway_bound():
+    # An RFM iteration can raise the RKHS norm by 10¹² and the next bring it back (review, 2026-11-22).
+    from grokbeyond.datasets import make_sparse_parity
+    from grokbeyond.models import RFMClassifier
+
+    data = make_sparse_parity(n_bits=60, k=3, n_train=400, random_state=0)
+    model = RFMClassifier(bandwidth=1.0, agop_power=1.0, max_iter=3).fit(data.X_train, data.y_train)
+    complexity = model.history_["complexity"].to_numpy()
+    assert complexity.max() > 1e10 * (1 + complexity[0])

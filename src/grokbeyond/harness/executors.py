@@ -98,7 +98,7 @@ def execute_run(config: dict, results_dir, *, n_threads: int | None = 1, family=
 
 def _eval_set(data):
     """The run's test split for ``fit``, or None when the dataset has none (``n_test = 0``)."""
-    return None if len(data.X_test) == 0 else (data.X_test, data.y_test)
+    return None if data.X_test is None or len(data.X_test) == 0 else (data.X_test, data.y_test)
 
 
 def execute_batch(configs, results_dir, *, n_threads: int | None = 1, family=None, dataset=None) -> list[str]:

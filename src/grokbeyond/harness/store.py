@@ -201,22 +201,29 @@ def _run_files(results_dir: Path):
     return sorted(results_dir.glob("*.parquet"))
 
 
-def _stored_runs(results_dir: Path):
-    """``(path, metadata)`` of every readable run file of the current format, in name order.
+_ROW_COLUMNS = ["step", "split", "quantity", "index", "value"]
 
-    A file that is not a readable grokbeyond run file (truncated, empty, another
-    program's parquet) is named in a warning and skipped: it never stops a sweep, a
-    resume or a report, and a resumed sweep reruns (and overwrites) a run whose file it
-    is. A file of an older store format raises, naming the fix.
+
+def _stored_runs(results_dir: Path):
+    """``(path, metadata, rows)`` of every readable run file of the current format, in name order.
+
+    A file whose metadata or rows cannot be read (truncated, empty, a damaged page,
+    another program's parquet) is named in a warning and skipped by every reader alike:
+    it never stops a sweep, a resume or a report, and a resumed sweep reruns (and
+    overwrites) a run whose file it is. A file of an older store format raises, naming
+    the fix; a file the system refuses to read (permissions) raises as it is.
     """
     for path in _run_files(results_dir):
         try:
             meta = _read_meta(path)
-        except (OSError, ValueError, pa.ArrowException) as err:
+            rows = pq.read_table(path, columns=_ROW_COLUMNS) if meta.get("store_version", 1) == STORE_VERSION else None
+        except PermissionError:
+            raise
+        except (OSError, ValueError, KeyError, pa.ArrowException) as err:
             warnings.warn(f"{path} is not a readable grokbeyond run file and is skipped ({type(err).__name__}: "
                           f"{err}); move it out of the store or delete it.", StoreWarning, stacklevel=3)
             continue
-        yield path, _check_version(path, meta)
+        yield path, _check_version(path, meta), rows
 
 
 def finished_run_ids(results_dir) -> set[str]:
@@ -235,7 +242,7 @@ def finished_run_ids(results_dir) -> set[str]:
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         return set()
-    return {path.stem for path, meta in _stored_runs(results_dir) if meta.get("status") == "finished"}
+    return {path.stem for path, meta, _ in _stored_runs(results_dir) if meta.get("status") == "finished"}
 
 
 def _run_history(table: pa.Table) -> pd.DataFrame:
@@ -322,13 +329,8 @@ def load_results(path) -> tuple[pd.DataFrame, pd.DataFrame]:
     if not path.is_dir():
         raise FileNotFoundError(f"no results store at {path}.")
     histories, runs = [], []
-    for file, meta in _stored_runs(path):
-        try:
-            history = _run_history(pq.read_table(file, columns=["step", "split", "quantity", "index", "value"]))
-        except (OSError, ValueError, KeyError, pa.ArrowException) as err:
-            warnings.warn(f"{file} has unreadable rows and is skipped ({type(err).__name__}: {err}); move it out of "
-                          "the store or delete it.", StoreWarning, stacklevel=2)
-            continue
+    for _, meta, rows in _stored_runs(path):
+        history = _run_history(rows)
         histories.append(history.assign(run_id=meta["run_id"]))
         config = meta.get("config", {})
         flat = _flat_params(config, names=True)

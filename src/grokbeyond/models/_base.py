@@ -193,6 +193,8 @@ class TrajectoryEstimator(BaseEstimator):
 
     # Exceptions a family raises for numerical failures, reported as NumericalError.
     _numerical_errors: tuple[type[BaseException], ...] = ()
+    # Whether a runaway objective (see _engine.RUNAWAY) fails the fit: families that minimise it.
+    _runaway_check = True
 
     # Terms that are properties of the model, not of the evaluated data: computed with
     # the training pass of a step and copied to that step's test rows.

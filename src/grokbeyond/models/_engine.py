@@ -28,11 +28,13 @@ from .._random import torch_generator
 __all__ = ["HISTORY_COLUMNS", "NumericalError", "fit_batched", "fit_replicates"]
 
 HISTORY_COLUMNS = ("step", "split", "objective", "data_fit", "complexity", "loss", "error")
-#: A recorded objective past RUNAWAY × (1 + |its first recorded value|) fails the fit: gradient
-#: descent that diverges (too large a step) is reported, not recorded up to an overflow. The
-#: largest growth in the committed reproductions is 7·10⁴ (the RFM's RKHS norm).
-RUNAWAY = 1e10
 """Columns every ``history_`` has; classifiers add ``accuracy``, families add their own."""
+
+#: A recorded objective past RUNAWAY × (1 + |its first recorded value|) fails the fit of a family
+#: that minimises it (``_runaway_check``): gradient descent that diverges (too large a step) is
+#: reported, not recorded up to an overflow. The RFM does not minimise its objective (its RKHS
+#: norm can jump by 10¹² for one iteration and come back) and is not checked.
+RUNAWAY = 1e10
 
 
 class NumericalError(RuntimeError):
@@ -167,9 +169,9 @@ def _record(engine, recorder, step, train_terms, X, y, test) -> bool:
     computed.
     """
     train_terms = _evaluated(engine, train_terms, X, y, train=True)
-    objective = train_terms["objective"].numpy()
+    objective = train_terms["objective"].numpy().astype(np.float64)
     if recorder.bound is None:
-        recorder.bound = RUNAWAY * (1.0 + np.abs(objective))
+        recorder.bound = RUNAWAY * (1.0 + np.abs(objective)) if engine._runaway_check else np.inf
     with np.errstate(invalid="ignore"):
         bad = ~(np.isfinite(objective) & (objective <= recorder.bound)) & (recorder.failed_at < 0)
     recorder.failed_at[bad] = step
@@ -270,8 +272,9 @@ def _steps(engine, X, y, test, generators, recorder, progress):
 def _failure(engine, step, err):
     name = type(engine).__name__
     if err is None:
+        hint = "; a smaller learning rate may help" if "lr" in engine.get_params() else ""
         return (f"{name}.fit failed at step {step}: the objective is not finite or ran away (past {RUNAWAY:.0e} × "
-                "(1 + |its first recorded value|)); a smaller learning rate may help")
+                f"(1 + |its first recorded value|)){hint}")
     return f"{name}.fit failed at step {step}: {type(err).__name__}: {err}"
 
 
@@ -288,7 +291,7 @@ def fit_members(members, data) -> list[NumericalError | None]:
     # the evaluation stream (recorded rows' noise), so recording never moves training.
     generators = [(torch_generator(member.random_state), torch_generator(member.random_state, "evaluate"))
                   for member in members]
-    for member in members:  # a refit that fails leaves no history_ of an earlier fit
+    for member in members:  # while fitting, no history_ of an earlier fit (fit and fit_batched restore it on failure)
         for name in ("history_", "n_iter_"):
             member.__dict__.pop(name, None)
     with lead._fit_context():
@@ -372,11 +375,22 @@ def fit_batched(estimators, datasets) -> list[NumericalError | None]:
                          f"estimators and {len(datasets)} datasets.")
     lead = estimators[0]
     _check_compatible(estimators)
-    prepared = [member._prepare_fit(*_unpack(dataset)) for member, dataset in zip(estimators, datasets)]
-    if not lead._batchable or len(estimators) == 1:
-        return [fit_members([member], [tensors])[0] for member, tensors in zip(estimators, prepared)]
-    _check_shapes(estimators, prepared)
-    return fit_members(estimators, prepared)
+    before = [dict(vars(member)) for member in estimators]  # a failed fit leaves its estimator as it was
+    try:
+        prepared = [member._prepare_fit(*_unpack(dataset)) for member, dataset in zip(estimators, datasets)]
+        if not lead._batchable or len(estimators) == 1:
+            outcomes = [fit_members([member], [tensors])[0] for member, tensors in zip(estimators, prepared)]
+        else:
+            _check_shapes(estimators, prepared)
+            outcomes = fit_members(estimators, prepared)
+    except BaseException:
+        for member, state in zip(estimators, before):
+            member._restore(state)
+        raise
+    for member, state, outcome in zip(estimators, before, outcomes):
+        if outcome is not None:
+            member._restore(state)
+    return outcomes
 
 
 def _unpack(dataset):
