@@ -97,3 +97,11 @@ def test_notsawo_delay_scales_as_one_over_alpha_beta():
     np.testing.assert_allclose(delays, [1.08e7, 1.08e5, 1.08e6])
     with pytest.raises(ValueError):
         notsawo_delay(0.0, 1.0)
+
+
+@pytest.mark.parametrize("function, args", [(levi_grokking_time, (float("nan"), 0.01)),
+                                            (notsawo_delay, (float("nan"), 1e-3)),
+                                            (notsawo_delay, (0.1, float("inf")))])
+def test_the_delay_formulas_refuse_nan_and_infinite_settings(function, args):
+    with pytest.raises(ValueError):
+        function(*args)

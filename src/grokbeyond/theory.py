@@ -333,7 +333,7 @@ def levi_grokking_time(ratio, lr):
     """
     lr = check_number(lr, "lr", Real, min_val=0.0, include_boundaries="neither")
     ratio = np.asarray(ratio, dtype=float)
-    if ((ratio <= 0) | (ratio >= 1)).any():
+    if (~((ratio > 0) & (ratio < 1))).any():  # NaN included
         raise ValueError("levi_grokking_time needs 0 < ratio < 1 (λ ≥ 1 never generalises).")
     gap = 1.0 - np.sqrt(ratio)
     return np.log(1.0 / gap) / (2.0 * lr * gap**2)
@@ -366,7 +366,7 @@ def notsawo_delay(lr, beta, constant=1.0):
     Raises
     ------
     ValueError
-        If ``lr`` or ``beta`` is not positive.
+        If ``lr`` or ``beta`` is not positive and finite.
 
     Examples
     --------
@@ -375,6 +375,6 @@ def notsawo_delay(lr, beta, constant=1.0):
     10800000
     """
     lr, beta = np.asarray(lr, dtype=float), np.asarray(beta, dtype=float)
-    if (lr <= 0).any() or (beta <= 0).any():
+    if (~(lr > 0)).any() or (~(beta > 0)).any() or not (np.isfinite(lr).all() and np.isfinite(beta).all()):
         raise ValueError("notsawo_delay needs lr > 0 and beta > 0.")
     return constant / (lr * beta)
