@@ -228,3 +228,16 @@ def test_a_run_failing_before_step_0_is_stored_as_failed(tmp_path):
         executors.make_run = original
     _, runs = load_results(tmp_path)
     assert runs["status"].tolist() == ["failed"] and "objective is nan" in runs["error"].iloc[0]
+
+
+def test_a_copied_run_file_is_one_run_and_migration_passes_unreadable_files_by(tmp_path):
+    store = tmp_path / "store"
+    run_suites(MIXED[:1], store, progress=False)
+    (run_file,) = store.glob("*.parquet")
+    (store / f"{run_file.stem} (conflicted copy).parquet").write_bytes(run_file.read_bytes())
+    with pytest.warns(StoreWarning, match="already read from"):
+        histories, runs = load_results(store)
+    assert len(runs) == 1 and histories["run_id"].nunique() == 1
+    (store / "empty.parquet").write_bytes(b"")
+    with pytest.warns(StoreWarning, match="empty.parquet"):
+        assert migrate_store(store) == 0

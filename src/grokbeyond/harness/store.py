@@ -329,7 +329,13 @@ def load_results(path) -> tuple[pd.DataFrame, pd.DataFrame]:
     if not path.is_dir():
         raise FileNotFoundError(f"no results store at {path}.")
     histories, runs = [], []
-    for _, meta, rows in _stored_runs(path):
+    seen = {}
+    for file, meta, rows in _stored_runs(path):
+        if meta["run_id"] in seen:  # a copy of a run file (a sync tool's "conflicted copy") is not a second run
+            warnings.warn(f"{file} holds run {meta['run_id']}, already read from {seen[meta['run_id']]}; it is "
+                          "skipped.", StoreWarning, stacklevel=2)
+            continue
+        seen[meta["run_id"]] = file.name
         history = _run_history(rows)
         histories.append(history.assign(run_id=meta["run_id"]))
         config = meta.get("config", {})
@@ -389,7 +395,14 @@ def migrate_store(path) -> int:
         raise FileNotFoundError(f"no results store at {path}.")
     migrated = 0
     for file in _run_files(path):
-        meta = _read_meta(file)
+        try:
+            meta = _read_meta(file)
+        except PermissionError:
+            raise
+        except (OSError, ValueError, pa.ArrowException) as err:
+            warnings.warn(f"{file} is not a readable grokbeyond run file and is left as it is ({type(err).__name__}: "
+                          f"{err}).", StoreWarning, stacklevel=2)
+            continue
         if meta.get("store_version", 1) == STORE_VERSION:
             continue
         history = pq.read_table(file).to_pandas()
