@@ -152,9 +152,8 @@ def _summary(table, by):
     columns += ["eq12_gap"] if table["eq12_gap"].notna().any() else []
     summary = table.groupby(by)[columns].median()
     summary.insert(0, "runs", table.groupby(by).size())
-    summary.index = [f"{value:.3g}" for value in summary.index]  # λ, ε and γ keep their digits
-    summary.index.name = by
-    return summary.to_markdown(floatfmt=".0f")
+    # λ, ε and γ keep their digits; the steps are whole (tabulate reads numeric strings as numbers, so per column).
+    return summary.to_markdown(floatfmt=(".3g",) + (".0f",) * summary.shape[1])
 
 
 def sections(ctx) -> list[str]:
