@@ -178,7 +178,9 @@ class TrajectoryEstimator(BaseEstimator):
       :class:`NumericalError`; ``()``), ``_model_terms`` (terms copied from the train
       row to the test row; ``("complexity",)``), ``_objective_constant`` (``0.0``),
       ``_replicate_params`` (parameters, used by ``_build`` only, that may differ
-      between the replicates of one batched fit, besides ``random_state``; ``()``).
+      between the replicates of one batched fit, besides ``random_state``; ``()``),
+      ``_runaway_check`` (whether a runaway objective fails the fit; ``True``, False for
+      a family that does not minimise its objective, the RFM).
 
     Non-finite and runaway objectives (past ``RUNAWAY = 1e10`` times one plus the
     first recorded value's magnitude) are detected at evaluated steps (``eval_every``):
@@ -193,7 +195,6 @@ class TrajectoryEstimator(BaseEstimator):
 
     # Exceptions a family raises for numerical failures, reported as NumericalError.
     _numerical_errors: tuple[type[BaseException], ...] = ()
-    # Whether a runaway objective (see _engine.RUNAWAY) fails the fit: families that minimise it.
     _runaway_check = True
 
     # Terms that are properties of the model, not of the evaluated data: computed with

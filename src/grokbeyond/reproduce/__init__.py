@@ -6,7 +6,7 @@ A paper folder holds its suite files, its claims and its page (see
 claims table and figures. Adding a paper is adding a folder.
 """
 
-from ._claims import Claim, claims_table, format_ci, spearman_ci, suite_results
+from ._claims import Claim, claims_table, format_ci, format_range, spearman_ci, suite_results
 from ._papers import PageContext, Paper, available_papers, get_paper, run_paper, write_paper_report
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "available_papers",
     "claims_table",
     "format_ci",
+    "format_range",
     "get_paper",
     "run_paper",
     "spearman_ci",

@@ -16,7 +16,7 @@ from scipy import stats
 
 from ..grokking import grokking_table
 
-__all__ = ["Claim", "claims_table", "format_ci", "spearman_ci", "suite_results"]
+__all__ = ["Claim", "claims_table", "format_ci", "format_range", "spearman_ci", "suite_results"]
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,37 @@ def suite_results(histories: pd.DataFrame, runs: pd.DataFrame, suite: str, detec
     results = grokking_table(history, by="run_id", **detection)
     kept = ["run_id", *params, *(["config"] if "config" in finished else [])]
     return history, finished[kept].merge(results, on="run_id")
+
+
+def format_range(values, fmt="{:.3g}", *, sep="–", empty="n/a") -> str:
+    """``"low–high"`` of the non-missing ``values`` (one value when both ends format alike).
+
+    Parameters
+    ----------
+    values : array-like
+        Numbers; NaN and None are left out.
+    fmt : str, default="{:.3g}"
+        The format of each end.
+    sep : str, default="–"
+        Between the ends.
+    empty : str, default="n/a"
+        Returned when no value is left.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from grokbeyond.reproduce import format_range
+    >>> format_range([3.0, None, 1.0]), format_range([2, 2], "{:.0f}")
+    ('1–3', '2')
+    """
+    values = pd.to_numeric(pd.Series(values, dtype=object)).dropna()
+    if values.empty:
+        return empty
+    low, high = fmt.format(values.min()), fmt.format(values.max())
+    return low if low == high else f"{low}{sep}{high}"
 
 
 def format_ci(low, high, fmt="{:.3g}") -> str:

@@ -38,7 +38,10 @@ from ...models import evaluation_steps
 from ...theory import levi_grokking_time, linear_gd_trajectory, marchenko_pastur_trajectory, threshold_accuracy
 from .._claims import Claim
 from .._claims import format_ci as _ci
+from .._claims import format_range
 from .._claims import spearman_ci
+
+_range = functools.partial(format_range, sep=" to ")
 
 __all__ = ["ACCURACY", "CLAIMS", "DETECTION", "OUTPUT", "RATIO", "THRESHOLD", "WEIGHT_DECAY", "exact_curve",
            "grokking_times", "marchenko_pastur_times", "smoothness_table"]
@@ -259,14 +262,6 @@ def _exact_agreement(history, results):
     if len(above):
         measured += f"; λ ≥ 1: neither the runs nor the solution reach 95% test accuracy in {never.sum()} of {len(above)}"
     return measured, bool(len(below) and train_equal == len(below) and inside.all() and never.all())
-
-
-def _range(values, fmt="{:.3g}") -> str:
-    values = pd.to_numeric(pd.Series(values)).dropna()
-    if values.empty:
-        return "n/a"
-    low, high = fmt.format(values.min()), fmt.format(values.max())
-    return low if low == high else f"{low} to {high}"
 
 
 def _per_ratio(table):

@@ -13,7 +13,7 @@ import pandas as pd
 from ...grokking import fit_exponential_gap, median_ci
 from .._claims import Claim
 from .._claims import format_ci as _ci
-from .._claims import spearman_ci
+from .._claims import format_range, spearman_ci
 
 __all__ = ["CHANCE", "CLAIMS", "DETECTION", "MOD7", "ONSET", "OPERATIONS", "PARITY", "SUITE", "concealment_fit", "halfway",
            "progress_table"]
@@ -30,6 +30,10 @@ DETECTION = {SUITE: dict(metric="accuracy", threshold=0.95, strict=False, min_de
 
 #: "Near chance" (chance is 1/61 ≈ 0.016) and the onset of the jump, in test accuracy.
 CHANCE, ONSET = 0.05, 0.1
+
+
+def _range(values, fmt="{:.0f}") -> str:
+    return format_range(values, fmt, empty="never")
 
 
 def halfway(series: pd.Series) -> float:
@@ -91,14 +95,6 @@ def progress_table(history: pd.DataFrame) -> pd.DataFrame:
 def _med(values, fmt="{:.0f}", unit="") -> str:
     median, low, high = median_ci(pd.to_numeric(values))
     return f"{fmt.format(median)}{unit} {_ci(low, high, fmt)}"
-
-
-def _range(values, fmt="{:.0f}") -> str:
-    values = pd.to_numeric(values).dropna()
-    if values.empty:
-        return "never"
-    low, high = fmt.format(values.min()), fmt.format(values.max())
-    return low if low == high else f"{low}–{high}"
 
 
 def _groks(history, results):

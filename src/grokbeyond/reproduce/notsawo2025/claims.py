@@ -23,6 +23,7 @@ from ...grokking import median_ci
 from ...harness import make_run
 from .._claims import Claim
 from .._claims import format_ci as _ci
+from .._claims import format_range as _range
 
 __all__ = ["CLAIMS", "DETECTION", "GRID", "REFERENCE", "delay_slope", "recovery_curves", "recovery_table",
            "settling_step"]
@@ -39,7 +40,22 @@ MEMORISED = 2.0  # memorised: training error below this multiple of its final va
 
 def settling_step(steps, values, tolerance=0.10, tail=0.25) -> float:
     """The first step after which ``values`` stay within ±tolerance (relative) of their median
-    over the last ``tail`` of the steps (NaN if the last value is outside that band)."""
+    over the last ``tail`` of the steps.
+
+    Parameters
+    ----------
+    steps, values : array-like of shape (n_evaluations,)
+        Evaluated steps (increasing) and the curve there (e.g. the recovery error).
+    tolerance : float, default=0.10
+        Half-width of the band, relative to the late median.
+    tail : float, default=0.25
+        The fraction of the last step whose values give the late median.
+
+    Returns
+    -------
+    float
+        A step of ``steps``; NaN if the last value is outside the band (not settled).
+    """
     steps, values = np.asarray(steps, dtype=float), np.asarray(values, dtype=float)
     late = np.median(values[steps >= (1 - tail) * steps[-1]])
     inside = np.abs(values / late - 1) <= tolerance
@@ -50,8 +66,21 @@ def settling_step(steps, values, tolerance=0.10, tail=0.25) -> float:
 
 
 def recovery_curves(history: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
-    """Per run and evaluated step: ``recovery_error`` and ``train_error`` (relative), from
-    the recorded weights and the run's data rebuilt from its ``config`` (``results``)."""
+    """Per run and evaluated step: the recovery and training errors, from the recorded weights.
+
+    Parameters
+    ----------
+    history, results : pandas.DataFrame
+        One suite's rows (with ``weight_0 …``) and runs (with ``config``) from
+        :func:`~grokbeyond.reproduce.suite_results`; each run's data is rebuilt by
+        :func:`~grokbeyond.harness.make_run` (no training).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``run_id, step, recovery_error`` (``‖a − a*‖ / ‖a*‖``) and ``train_error``
+        (``‖Xa − y‖ / ‖y‖``), both relative, from the train rows.
+    """
     frames = []
     train = history[history["split"] == "train"]
     configs = results.set_index("run_id")["config"]
@@ -68,8 +97,21 @@ def recovery_curves(history: pd.DataFrame, results: pd.DataFrame) -> pd.DataFram
 
 
 def recovery_table(history: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
-    """Per run: ``t_memorise``, ``t_recover``, ``delay`` and ``delay_alpha_beta`` (Δt·α·β), the
-    final errors, and the run's ``lr``, ``l1_penalty``, ``case``, ``seed``."""
+    """Per run: when it memorised, when it recovered, and the delay between (steps).
+
+    Parameters
+    ----------
+    history, results : pandas.DataFrame
+        As :func:`recovery_curves` takes them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``run_id, seed, case, lr, l1_penalty``; ``t_memorise`` (first step with training
+        error ≤ ``MEMORISED`` × its final value), ``t_recover`` (:func:`settling_step` of
+        the recovery error), ``delay`` (Δt, steps), ``delay_alpha_beta`` (Δt·α·β; NaN
+        without ℓ1), ``final_recovery_error``, ``final_train_error``.
+    """
     curves = recovery_curves(history, results)
     params = results.set_index("run_id")
     rows = []
@@ -86,12 +128,6 @@ def recovery_table(history: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame
                      "final_train_error": curve["train_error"].iloc[-1]})
     return pd.DataFrame(rows).sort_values(["case", "lr", "l1_penalty", "seed"], na_position="first",
                                           ignore_index=True)
-
-
-def _range(values, fmt="{:.3g}") -> str:
-    values = pd.to_numeric(values).dropna()
-    low, high = fmt.format(values.min()), fmt.format(values.max())
-    return low if low == high else f"{low}–{high}"
 
 
 def _l1_groks(history, results):
@@ -126,6 +162,7 @@ def delay_slope(lr, beta, delay, confidence_level=0.95):
     lr, beta, delay : array-like of shape (n_runs,)
         α, β and the measured delay Δt (steps) of each run; at least three runs.
     confidence_level : float, default=0.95
+        Of the interval (Student's t with n − 2 degrees of freedom).
 
     Returns
     -------

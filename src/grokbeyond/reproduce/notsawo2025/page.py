@@ -9,6 +9,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
+from .._claims import format_range
 from . import reference as ref
 from .claims import GRID, MEMORISED, REFERENCE, delay_slope, recovery_curves, recovery_table
 
@@ -64,10 +65,6 @@ def _delay_figure(table):
     return fig
 
 
-def _range_text(values) -> str:
-    return f"{values.min():.0f}–{values.max():.0f}"
-
-
 def sections(ctx) -> list[str]:
     lines = []
     history, results = ctx.by_suite.get(REFERENCE, (pd.DataFrame(), pd.DataFrame()))
@@ -93,6 +90,6 @@ def sections(ctx) -> list[str]:
                   "Median Δt·α·β by β: "
                   + ", ".join(f"{v:.2f} at {b:g}" for b, v in by_beta.items()) + "; by α: "
                   + ", ".join(f"{v:.2f} at {a:g}" for a, v in by_alpha.items())
-                  + f". Memorisation ({_range_text(table['t_memorise'])} steps) and recovery are read on the suite's "
+                  + f". Memorisation ({format_range(table['t_memorise'], '{:.0f}')} steps) and recovery are read on the suite's "
                   f"evaluation grid, `eval_every = {results['model.eval_every'].iloc[0]}`.", ""]
     return lines
