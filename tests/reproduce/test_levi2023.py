@@ -69,7 +69,8 @@ def test_exact_curve_maps_weight_decay_and_reads_steps_on_the_runs_grid():
 
 
 def test_the_exact_test_accuracy_of_several_outputs_is_the_weighted_chi2():
-    from grokbeyond.theory import _weighted_chi2_cdf, linear_gd_trajectory
+    from grokbeyond.theory import linear_gd_trajectory
+    from grokbeyond.theory._linear import _weighted_chi2_cdf
 
     rng = np.random.default_rng(0)
     X, teacher = rng.normal(size=(60, 20)), rng.normal(0, 0.05, (20, 6))
@@ -81,7 +82,7 @@ def test_the_exact_test_accuracy_of_several_outputs_is_the_weighted_chi2():
     assert curve["test_accuracy"].iloc[0] == pytest.approx(((errors**2).mean(1) < 1e-3).mean(), abs=0.005)
     assert _weighted_chi2_cdf(np.full(5, 0.2), 0.7) == pytest.approx(threshold_accuracy(0.2, 0.7 / 5, 5), abs=1e-8)
     # Chunked evaluation (a tiny chunk size) gives the same frame.
-    import grokbeyond.theory as theory
+    import grokbeyond.theory._linear as theory
 
     whole = linear_gd_trajectory(X, teacher, np.zeros((20, 6)), lr=0.05, max_iter=30, epsilon=1e-3)
     size, theory._CHUNK_ENTRIES = theory._CHUNK_ENTRIES, 500

@@ -17,15 +17,15 @@ import json
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ...grokking import median_ci
 from ...harness import make_run
+from ...theory import fit_delay_slope
 from .._claims import Claim
 from .._claims import format_ci as _ci
 from .._claims import format_range as _range
 
-__all__ = ["CLAIMS", "DETECTION", "GRID", "REFERENCE", "delay_slope", "recovery_curves", "recovery_table",
+__all__ = ["CLAIMS", "DETECTION", "GRID", "REFERENCE", "recovery_curves", "recovery_table",
            "settling_step"]
 
 REFERENCE, GRID = "notsawo2025-reference", "notsawo2025-delay-law"
@@ -154,30 +154,10 @@ def _l2_never_recovers(history, results):
     return measured, bool((l2["final_recovery_error"] > 0.5).all() and (l2["final_train_error"] < 1e-3).all())
 
 
-def delay_slope(lr, beta, delay, confidence_level=0.95):
-    """The least-squares slope of log Δt on log αβ and its t interval.
-
-    Parameters
-    ----------
-    lr, beta, delay : array-like of shape (n_runs,)
-        α, β and the measured delay Δt (steps) of each run; at least three runs.
-    confidence_level : float, default=0.95
-        Of the interval (Student's t with n − 2 degrees of freedom).
-
-    Returns
-    -------
-    slope, low, high : float
-        ``Δt ∝ (αβ)^slope``; Notsawo et al.'s law is slope −1.
-    """
-    fit = stats.linregress(np.log(np.asarray(lr) * np.asarray(beta)), np.log(np.asarray(delay)))
-    half = stats.t.ppf((1 + confidence_level) / 2, len(np.asarray(delay)) - 2) * fit.stderr
-    return float(fit.slope), float(fit.slope - half), float(fit.slope + half)
-
-
 def _delay_law(history, results):
     table = recovery_table(history, results)
     settled = table.dropna(subset=["delay"])
-    slope, low_slope, high_slope = delay_slope(settled["lr"], settled["l1_penalty"], settled["delay"])
+    slope, low_slope, high_slope = fit_delay_slope(settled["lr"], settled["l1_penalty"], settled["delay"])[:3]
     c, low, high = median_ci(settled["delay_alpha_beta"])
     measured = (f"log Δt on log αβ: slope {slope:.4f} {_ci(low_slope, high_slope, '{:.4f}')} over "
                 f"{len(settled)} of {len(table)} runs (the rest never settled); Δt·α·β = {c:.2f} "

@@ -9,9 +9,10 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
+from ...theory import fit_delay_slope
 from .._claims import format_range
 from . import reference as ref
-from .claims import GRID, MEMORISED, REFERENCE, delay_slope, recovery_curves, recovery_table
+from .claims import GRID, MEMORISED, REFERENCE, recovery_curves, recovery_table
 
 __all__ = ["INTRO", "sections"]
 
@@ -81,7 +82,7 @@ def sections(ctx) -> list[str]:
             final_recovery_error=("final_recovery_error", "median"))
         largest = table["l1_penalty"].max()
         rest = table[table["l1_penalty"] < largest].dropna(subset=["delay"])
-        slope, low, high = delay_slope(rest["lr"], rest["l1_penalty"], rest["delay"])
+        slope, low, high = fit_delay_slope(rest["lr"], rest["l1_penalty"], rest["delay"])[:3]
         by_beta = table.groupby("l1_penalty")["delay_alpha_beta"].median()
         by_alpha = table.groupby("lr")["delay_alpha_beta"].median()
         lines += ["## The delay law over the (α, β) grid", "", ctx.save(_delay_figure(table), "delay_law.png"), "",

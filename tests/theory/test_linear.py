@@ -8,7 +8,7 @@ from scipy import special
 
 from grokbeyond.datasets import make_linear_teacher
 from grokbeyond.theory import (levi_grokking_time, linear_gd_trajectory, marchenko_pastur_trajectory,
-                               notsawo_delay, threshold_accuracy)
+                               threshold_accuracy)
 
 
 def _simulate(X, T, S0, *, lr, steps, weight_decay, epsilon):
@@ -92,16 +92,7 @@ def test_grokking_time_grows_as_the_ratio_nears_one():
         levi_grokking_time(1.0, 0.01)
 
 
-def test_notsawo_delay_scales_as_one_over_alpha_beta():
-    delays = notsawo_delay([0.1, 0.1, 0.01], [1e-5, 1e-3, 1e-3], constant=10.8)
-    np.testing.assert_allclose(delays, [1.08e7, 1.08e5, 1.08e6])
-    with pytest.raises(ValueError):
-        notsawo_delay(0.0, 1.0)
-
-
-@pytest.mark.parametrize("function, args", [(levi_grokking_time, (float("nan"), 0.01)),
-                                            (notsawo_delay, (float("nan"), 1e-3)),
-                                            (notsawo_delay, (0.1, float("inf")))])
+@pytest.mark.parametrize("function, args", [(levi_grokking_time, (float("nan"), 0.01))])
 def test_the_delay_formulas_refuse_nan_and_infinite_settings(function, args):
     with pytest.raises(ValueError):
         function(*args)

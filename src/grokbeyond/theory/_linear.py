@@ -1,18 +1,4 @@
-"""Closed-form predictions of grokking, each with its source, to set beside measured runs.
-
-Nothing here trains. Each function returns what a theory predicts for a setting: loss
-and accuracy curves against the step, or a grokking time.
-
-- :func:`linear_gd_trajectory`: the exact gradient-descent dynamics of a linear
-  teacher–student model on a given training design (Levi, Beck & Bar-Sinai 2023,
-  eqs. 3–5, in discrete time);
-- :func:`marchenko_pastur_trajectory`: the same in the limit of large dimension at
-  ratio λ = d_in / N (their eqs. 6–8), and :func:`levi_grokking_time` (their eq. 12);
-- :func:`threshold_accuracy`: the expected accuracy of a Gaussian error at threshold ε
-  (their eqs. 10 and 13, the latter an isotropic approximation for several outputs);
-- :func:`notsawo_delay`: the delay Δt = c / (αβ) between memorisation and
-  generalisation under a penalty β·h and step α (Notsawo, Dumas & Rabusseau 2025).
-"""
+"""The linear teacher–student model of Levi, Beck & Bar-Sinai (2023): exact and large-d dynamics."""
 
 from __future__ import annotations
 
@@ -24,10 +10,9 @@ import numpy as np
 import pandas as pd
 from scipy import integrate, special
 
-from ._validation import check_number
+from .._validation import check_number
 
-__all__ = ["levi_grokking_time", "linear_gd_trajectory", "marchenko_pastur_trajectory", "notsawo_delay",
-           "threshold_accuracy"]
+__all__ = ["levi_grokking_time", "linear_gd_trajectory", "marchenko_pastur_trajectory", "threshold_accuracy"]
 
 
 def threshold_accuracy(loss, epsilon, n_outputs=1):
@@ -337,44 +322,3 @@ def levi_grokking_time(ratio, lr):
         raise ValueError("levi_grokking_time needs 0 < ratio < 1 (λ ≥ 1 never generalises).")
     gap = 1.0 - np.sqrt(ratio)
     return np.log(1.0 / gap) / (2.0 * lr * gap**2)
-
-
-def notsawo_delay(lr, beta, constant=1.0):
-    """The delay between memorisation and generalisation under a penalty (Notsawo et al. 2025).
-
-    Notsawo, Dumas & Rabusseau (2025, "Grokking beyond the Euclidean norm of model
-    parameters", ICML, sec. 3): minimising ``g + β·h`` by (sub)gradient descent with step
-    ``α``, the model first fits ``g`` and reaches the structure ``h`` favours
-    ``Δt = Θ(1/(αβ))`` steps later. The constant is not given by the theory: the
-    authors' code, run on a machine like ours (``shared/reference/README.md``), gives
-    ``Δt·α·β ≈ 10.8`` for ℓ1 sparse recovery from the initialisation ``10·1``.
-
-    Parameters
-    ----------
-    lr : float or array-like
-        ``α`` (> 0).
-    beta : float or array-like
-        ``β`` (> 0).
-    constant : float, default=1.0
-        ``c`` in ``Δt = c / (αβ)``.
-
-    Returns
-    -------
-    ndarray or float
-        Steps.
-
-    Raises
-    ------
-    ValueError
-        If ``lr`` or ``beta`` is not positive and finite.
-
-    Examples
-    --------
-    >>> from grokbeyond.theory import notsawo_delay
-    >>> round(float(notsawo_delay(0.1, 1e-5, constant=10.8)))
-    10800000
-    """
-    lr, beta = np.asarray(lr, dtype=float), np.asarray(beta, dtype=float)
-    if (~(lr > 0)).any() or (~(beta > 0)).any() or not (np.isfinite(lr).all() and np.isfinite(beta).all()):
-        raise ValueError("notsawo_delay needs lr > 0 and beta > 0.")
-    return constant / (lr * beta)
