@@ -62,6 +62,8 @@ _BUILTIN_DATASETS = {
     "competing_features": "grokbeyond.datasets.competing:make_competing_features",
     "linear_teacher": "grokbeyond.datasets.teacher_student:make_linear_teacher",
     "sparse_recovery": "grokbeyond.datasets.teacher_student:make_sparse_recovery",
+    "two_gaussians": "grokbeyond.datasets.separability:make_two_gaussians",
+    "margin_separable": "grokbeyond.datasets.separability:make_margin_separable",
     "arrays": "grokbeyond.datasets.arrays:load_arrays",
 }
 

@@ -1,4 +1,4 @@
-"""Datasets for grokking studies: algorithmic, regression and teacher–student tasks, real digits, concealment.
+"""Datasets for grokking studies: algorithmic, regression, teacher–student and separability tasks, real digits, concealment.
 
 Every ``make_*`` function takes ``random_state``, draws only from its own generator,
 and returns a :class:`sklearn.utils.Bunch` with ``X_train, y_train, X_test, y_test``
@@ -10,6 +10,7 @@ from .algorithmic import MODULAR_OPERATIONS, make_modular_arithmetic, make_spars
 from .competing import make_competing_features
 from .real import make_digits
 from .regression import make_decoy_linear, make_noisy_sine, make_step_function
+from .separability import make_margin_separable, make_two_gaussians
 from .teacher_student import make_linear_teacher, make_sparse_recovery
 from .transforms import conceal
 
@@ -21,10 +22,12 @@ __all__ = [
     "make_decoy_linear",
     "make_digits",
     "make_linear_teacher",
+    "make_margin_separable",
     "make_modular_arithmetic",
     "make_noisy_sine",
     "make_sparse_parity",
     "make_sparse_recovery",
     "make_step_function",
+    "make_two_gaussians",
     "save_arrays",
 ]

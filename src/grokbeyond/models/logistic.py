@@ -142,7 +142,11 @@ class LogisticRegression(TrajectoryClassifier):
         return terms["data_fit"]
 
     def _objective(self, X, y):
-        return -self._log_proba(X).gather(-1, y[..., None]).squeeze(-1).mean(-1)
+        logits = X @ self.weights_ + self.bias_
+        if logits.shape[-1] == 1:  # two classes: −log σ(±z) directly, a third cheaper than the softmax
+            return torch.nn.functional.binary_cross_entropy_with_logits(
+                logits[..., 0], y.to(logits.dtype), reduction="none").mean(-1)
+        return -torch.log_softmax(logits, dim=-1).gather(-1, y[..., None]).squeeze(-1).mean(-1)
 
     def _parameters(self):
         return {"weights": self.weights_, "bias": self.bias_}
