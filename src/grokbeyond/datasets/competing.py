@@ -31,8 +31,12 @@ def make_competing_features(
     later moves it to the other, depends on the two scales, the weight decay, the
     initialisation and the intercept. A logistic regression (AdamW, 200 steps) at
     ``signal_scale=0.1, memorisation_scale=3`` fits the training set and stays below 0.8
-    test accuracy (``tests/models/test_logistic.py``); settings in which it groks are not
-    charted yet.
+    test accuracy (``tests/models/test_logistic.py``). It groks, by weight decay, at
+    ``n_train=400, n_signal=10, signal_scale=0.1, memorisation_scale=20`` without intercept
+    from ``init_scale=30``: the memorisation features fit the training set within ~100
+    steps and saturate the loss, so the signal weights keep their random start until the
+    decay shrinks it (the ``delay-law-logistic`` suite of ``grokbeyond reproduce
+    delay-law``).
 
     Parameters
     ----------

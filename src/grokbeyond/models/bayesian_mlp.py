@@ -85,8 +85,10 @@ class BayesianMLP(TrajectoryClassifier):
         The variational parameters per site (``W1``, ``b1``, ``W2``, ``b2``); each
         tensor has a leading replicate axis of length 1.
     history_ : pandas.DataFrame
-        The trajectory, with the further column ``posterior_scale`` (mean of the
-        posterior standard deviations s).
+        The trajectory, with the further columns ``posterior_scale`` (mean of the
+        posterior standard deviations s) and ``weight_norm`` (‖μ‖, the norm of all
+        posterior means, weights and biases: the KL term's gradient on μ is
+        μ / (N · prior_scale²), a weight decay of 1 / (N · prior_scale²)).
     n_iter_ : int
     n_features_in_ : int
 
@@ -265,7 +267,8 @@ class BayesianMLP(TrajectoryClassifier):
 
     def _model_quantities(self):
         scales = torch.cat([log_scale.exp().flatten(1) for _, log_scale in self.posterior_.values()], 1)
-        return {"posterior_scale": scales.mean(1)}
+        means = torch.cat([loc.flatten(1) for loc, _ in self.posterior_.values()], 1)
+        return {"posterior_scale": scales.mean(1), "weight_norm": means.square().sum(1).sqrt()}
 
     def _predict_proba(self, X):
         # A fresh generator per call: predictions are reproducible and draw nothing global.

@@ -12,7 +12,9 @@ A paper folder holds
   markdown lines after the claims table, drawing its figures into
   ``context.report_dir``.
 
-Nothing else registers a paper: :func:`available_papers` finds every such folder.
+Nothing else registers a paper: :func:`available_papers` finds every such folder. A folder
+may also hold a study of several papers' laws across families (``delay_law``); its name on
+the command line and in ``reports/`` has hyphens for underscores (``delay-law``).
 """
 
 from __future__ import annotations
@@ -166,7 +168,8 @@ def available_papers() -> dict[str, Paper]:
             continue
         module = f"{package.__name__}.{info.name}"
         doc = (importlib.import_module(module).__doc__ or info.name).strip().splitlines()[0]
-        papers[info.name] = Paper(info.name, doc, module)
+        name = info.name.replace("_", "-")  # a package delay_law is the study "delay-law"
+        papers[name] = Paper(name, doc, module)
     return papers
 
 
@@ -321,7 +324,7 @@ def write_paper_report(name: str, results_dir, *, report_dir=None, reference_dir
         f"Written by `grokbeyond reproduce {paper.name}{' --quick' if quick else ''}` from grokbeyond {__version__}: "
         f"{len(runs)} runs of {runs['suite'].nunique()} suites ({len(failed)} failed)"
         + (f"; sweeps: {sweep_text}" if sweeps else "") + ". Every number below is computed from the stored runs; "
-        f"the suites are the TOML files in `src/grokbeyond/reproduce/{paper.name}/suites/`.",
+        f"the suites are the TOML files in `src/grokbeyond/reproduce/{paper.module.rsplit('.', 1)[-1]}/suites/`.",
         "",
         page.INTRO,
         "",
