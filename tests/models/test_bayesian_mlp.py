@@ -75,6 +75,10 @@ def test_terms_and_predictive_follow_their_definitions(parity):
     # The posterior predictive NLL never exceeds the expected NLL (Jensen).
     assert (history["loss"] <= history["data_fit"] + 1e-6).all()
     np.testing.assert_allclose(history.loc[history["step"] == 0, "posterior_scale"], 0.01, rtol=1e-6)
+    # weight_norm is ‖μ‖ over every posterior mean, weights and biases (what the KL term pulls towards 0).
+    means = np.concatenate([loc.detach().numpy().ravel() for loc, _ in model.posterior_.values()])
+    last = history[history["step"] == history["step"].max()]["weight_norm"]
+    np.testing.assert_allclose(last, np.linalg.norm(means), rtol=1e-5)
 
 
 def test_single_sample_prediction_is_one_weight_draw(parity):

@@ -83,3 +83,34 @@ def test_each_runs_separability_is_its_training_sets(small_store):
         row = table.set_index("run_id").loc[run["run_id"]]
         assert row["separable"] == (origin_margin(data.signed_noise) > 0)
     assert table.loc[table["ratio"] == 0.7, "separable"].all() and not table.loc[table["ratio"] < 0.5, "separable"].any()
+
+
+def test_run_table_maps_a_separation_to_the_constant_label_model():
+    # Two Gaussians at μ = 2 are the constant-label model with σ = σ_B/μ and margin M/μ; the limit is the
+    # max-margin classifier's accuracy, solved directly on y·x (no intercept): Φ(w₀μ / (σ_B ‖w⊥‖)).
+    import json
+
+    from scipy import optimize, stats
+
+    from grokbeyond.datasets import make_two_gaussians
+    from grokbeyond.reproduce.beck2025.claims import run_table
+
+    for seed in range(40):
+        dataset = {"name": "two_gaussians", "n_features": 6, "n_train": 10, "n_test": 4, "separation": 2.0,
+                   "noise_scale": 1.5}
+        data = make_two_gaussians(**{k: v for k, v in dataset.items() if k != "name"}, random_state=seed)
+        if origin_margin(data.signed_noise) > 0:
+            break
+    signed = (2 * data.y_train - 1)[:, None] * data.X_train
+    w = optimize.minimize(lambda w: w @ w, np.ones(7), jac=lambda w: 2 * w, method="SLSQP",
+                          constraints={"type": "ineq", "fun": lambda w: signed @ w - 1, "jac": lambda w: signed},
+                          options={"ftol": 1e-12, "maxiter": 500}).x
+    expected = stats.norm.cdf(w[0] * 2.0 / (1.5 * np.linalg.norm(w[1:])))
+    config = {"dataset": dataset, "model": {"family": "logistic"}, "seed": seed}
+    results = pd.DataFrame({"run_id": ["r"], "seed": [seed], "config": [json.dumps(config)],
+                            "dataset.noise_scale": [1.5], "dataset.n_features": [6], "dataset.n_train": [10],
+                            "t_memorise": [1.0], "t_generalise": [np.nan], "max_step": [10]})
+    history = pd.DataFrame({"run_id": "r", "step": [0, 10], "split": "test", "accuracy": [0.5, 0.6]})
+    row = run_table(history, results).iloc[0]
+    assert row["separable"] and row["noise_scale"] == 0.75
+    assert row["limit"] == pytest.approx(expected, abs=1e-4)

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from scipy import optimize, spatial
+from scipy import optimize, spatial, stats
 
 from grokbeyond.theory import beck_delay_ratio, limiting_accuracy, origin_margin, separability_probability
 
@@ -53,17 +53,36 @@ def test_separability_probability_is_wendels_count_and_matches_draws():
         separability_probability(2.5, 10)
 
 
+def _max_margin(points):
+    """The hard-margin separator (S, b) of the extended points (p, 1): min ‖(S, b)‖² s.t. S·p + b ≥ 1."""
+    extended = np.hstack([points, np.ones((len(points), 1))])
+    result = optimize.minimize(lambda w: w @ w, np.ones(extended.shape[1]), jac=lambda w: 2 * w, method="SLSQP",
+                               constraints={"type": "ineq", "fun": lambda w: extended @ w - 1,
+                                            "jac": lambda w: extended}, options={"ftol": 1e-12, "maxiter": 500})
+    assert result.success
+    return result.x[:-1], result.x[-1]
+
+
 def test_limiting_accuracy_is_the_max_margin_classifiers_accuracy():
-    # The max-margin separator of (x, 1) on points separable from the origin with margin M has
-    # S/b = M u: its accuracy on x ~ N(0, σ²I) is P(σ M z < 1) = Φ(1/(σM)).
+    # Gradient descent tends to the max-margin separator of (x, 1) (Soudry et al. 2018); on fresh x ~ N(0, σ²I)
+    # its accuracy is P(S·x + b > 0) = Φ(b / (σ‖S‖)). Solved directly, against Φ(1/(σM)) from origin_margin.
     rng = np.random.default_rng(3)
-    sigma, margin = 2.0, 0.3
-    u = np.array([0.6, 0.8])
-    x = sigma * rng.standard_normal((400_000, 2))
-    assert limiting_accuracy(margin, sigma) == pytest.approx(((x @ (margin * u) + 1) > 0).mean(), abs=3e-3)
+    sigma, checked = 2.0, 0
+    for _ in range(40):
+        points = sigma * rng.standard_normal((10, 6))
+        margin = origin_margin(points)
+        if margin == 0:
+            continue
+        S, b = _max_margin(points)
+        assert limiting_accuracy(margin, sigma) == pytest.approx(stats.norm.cdf(b / (sigma * np.linalg.norm(S))),
+                                                                 abs=1e-4)
+        checked += 1
+    assert checked >= 10
     assert limiting_accuracy(0.0, sigma) == 1.0 and limiting_accuracy(1e6, sigma) == pytest.approx(0.5, abs=1e-6)
-    with pytest.raises(ValueError, match="noise_scale"):
+    with pytest.raises(ValueError, match="^noise_scale"):
         limiting_accuracy(0.1, 0.0)
+    with pytest.raises(ValueError, match="^margin"):
+        limiting_accuracy(-0.1, 1.0)
 
 
 def test_beck_delay_ratio_diverges_log_squared_at_one_half():

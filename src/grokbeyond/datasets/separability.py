@@ -121,9 +121,11 @@ def make_margin_separable(n_features=2, n_train=2000, n_test=2000, *, margin=1e-
     bound : float, default=5.0
         Half-width of the cube (> 0).
     test_split : {"iid", "concentrated"}, default="iid"
+        How the test split is drawn: like the training split, or near the boundary.
     sensitivity : float, default=10.0
         ``α`` (> ½) of the concentrated split.
     random_state : None, int, numpy.random.Generator or RandomState, default=None
+        Seed of the draws (rejection sampling from the cube, then a shuffle).
 
     Returns
     -------
@@ -166,7 +168,7 @@ def make_margin_separable(n_features=2, n_train=2000, n_test=2000, *, margin=1e-
             x = rng.uniform(-bound, bound, (max(4 * n, 100_000), n_features))
             gap = x @ coef
             keep = x[(np.abs(gap) >= low) & (np.abs(gap) <= high)]
-            if len(keep) * 1000 < n:  # fewer than one in 10⁸ draws would take too long
+            if len(keep) * 1000 < n:  # over a thousand batches would be needed
                 break
             for label in (0, 1):
                 found[label].extend(keep[(keep @ coef > 0) == bool(label)][: n // 2 - len(found[label])])

@@ -182,6 +182,7 @@ def get_paper(name: str) -> Paper:
         If there is no such paper; the message lists the papers.
     """
     papers = available_papers()
+    name = name.replace("_", "-") if isinstance(name, str) else name
     if name not in papers:
         raise ValueError(f"unknown paper {name!r}; grokbeyond reproduces {sorted(papers)}.")
     return papers[name]

@@ -120,7 +120,13 @@ def fit_delay_slope(lr, weight_decay, delay, confidence_level=0.95) -> SlopeFit:
     if len(x) < 3 or np.ptp(x) == 0:
         raise ValueError(f"fit_delay_slope needs at least three runs at two or more values of lr·weight_decay; "
                          f"got {len(x)} run(s).")
-    fit = stats.linregress(x, np.log(delay))
+    return line_fit(x, np.log(delay), confidence_level)
+
+
+def line_fit(x, y, confidence_level=0.95) -> SlopeFit:
+    """Least squares ``y = intercept + slope·x`` with the slope's Student-t interval (n − 2 degrees of
+    freedom); the shared core of the delay fits (at least three points, two distinct x)."""
+    fit = stats.linregress(x, y)
     half = stats.t.ppf((1 + confidence_level) / 2, len(x) - 2) * fit.stderr
     return SlopeFit(float(fit.slope), float(fit.slope - half), float(fit.slope + half), float(fit.intercept),
                     float(fit.rvalue**2), len(x))

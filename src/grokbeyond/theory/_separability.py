@@ -44,6 +44,9 @@ def origin_margin(points) -> float:
     ------
     ValueError
         If ``points`` is not a non-empty 2-d array of finite values.
+    RuntimeError
+        From scipy's ``nnls``, if it does not converge within ``50 × n_points``
+        iterations.
 
     Examples
     --------
@@ -55,7 +58,7 @@ def origin_margin(points) -> float:
     """
     points = np.asarray(points, dtype=float)
     if points.ndim != 2 or points.size == 0 or not np.isfinite(points).all():
-        raise ValueError("origin_margin needs a non-empty 2-d array of finite points.")
+        raise ValueError("points must be a non-empty 2-d array of finite values (n_points, n_features).")
     scale = np.abs(points).max()
     if scale == 0:
         return 0.0
@@ -153,7 +156,7 @@ def limiting_accuracy(margin, noise_scale):
     noise_scale = check_number(noise_scale, "noise_scale", Real, min_val=0.0, include_boundaries="neither")
     margin = np.asarray(margin, dtype=float)
     if not (np.isfinite(margin).all() and (margin >= 0).all()):
-        raise ValueError("limiting_accuracy needs margins >= 0 and finite.")
+        raise ValueError("margin must be >= 0 and finite.")
     with np.errstate(divide="ignore"):
         result = special.ndtr(1.0 / (noise_scale * margin))
     return float(result) if np.ndim(result) == 0 else result

@@ -19,6 +19,7 @@ from scipy import stats
 from ...grokking import median_ci
 from ...harness import make_run
 from ...theory import beck_delay_ratio, limiting_accuracy, origin_margin, separability_probability
+from ...theory._delay import line_fit
 from .._claims import Claim
 from .._claims import format_ci as _ci
 from .._claims import format_range, spearman_ci
@@ -60,7 +61,9 @@ def run_table(history: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
         ``limit`` (:func:`~grokbeyond.theory.limiting_accuracy`: 1 when not
         separable); ``t_train``, ``t_test`` (first steps at ``ACCURACY``; NaN if
         never), ``delay`` (``t_test − t_train``), ``delay_ratio`` (``t_test /
-        t_train``), ``final_test_accuracy``, ``max_step``.
+        t_train``), ``final_test_accuracy``, ``halfway_test_accuracy`` (at half the
+        budget), ``max_step``. ``margin`` and ``noise_scale`` are the constant-label
+        model's (the raw ones divided by the separation μ).
     """
     test = history[history["split"] == "test"].sort_values("step")
     final = test.groupby("run_id")["accuracy"].last()
@@ -68,8 +71,10 @@ def run_table(history: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
     halfway = test[test["step"] <= budget / 2].groupby("run_id")["accuracy"].last()
     rows = []
     for _, run in results.iterrows():
-        margin = _margin(run["config"])
-        sigma = float(run["dataset.noise_scale"]) / float(run.get("dataset.separation", 1.0) or 1.0)
+        # The constant-label model's inputs are y·x⊥/μ, of scale σ = σ_B/μ: its margin is M/μ.
+        separation = json.loads(run["config"])["dataset"].get("separation", 1.0)
+        margin = _margin(run["config"]) / separation
+        sigma = float(run["dataset.noise_scale"]) / separation
         t_train, t_test = run["t_memorise"], run["t_generalise"]
         rows.append({"run_id": run["run_id"], "seed": int(run["seed"]),
                      "ratio": int(run["dataset.n_features"]) / int(run["dataset.n_train"]), "noise_scale": sigma,
@@ -92,8 +97,9 @@ def delay_fit(table: pd.DataFrame) -> dict:
         ``slope, low, high``: of log Δt on log(½ − λ), with its 95% t interval (a
         power law would be a straight line); ``toy_slope, toy_low, toy_high``: of
         √log(t_test / t_train) on −log(1 − 2λ) (Beck et al.'s toy model, app. E: a
-        straight line of slope 1/√2); ``n``, the runs used. NaN with fewer than three
-        runs at two ratios.
+        straight line of slope 1/√2); ``n``, the runs used (runs that did not reach
+        the threshold within their budget are left out, which flattens the slopes).
+        NaN with fewer than three runs at two ratios.
     """
     used = table[(table["ratio"] < 0.5) & table["delay"].notna() & (table["delay"] > 0)]
     out = {"n": len(used)}
@@ -101,9 +107,8 @@ def delay_fit(table: pd.DataFrame) -> dict:
         return out | dict.fromkeys(["slope", "low", "high", "toy_slope", "toy_low", "toy_high"], np.nan)
     for key, x, y in (("", np.log(0.5 - used["ratio"]), np.log(used["delay"])),
                       ("toy_", -np.log1p(-2 * used["ratio"]), np.sqrt(np.log(used["delay_ratio"].clip(lower=1))))):
-        fit = stats.linregress(x, y)
-        half = stats.t.ppf(0.975, len(used) - 2) * fit.stderr
-        out |= {f"{key}slope": fit.slope, f"{key}low": fit.slope - half, f"{key}high": fit.slope + half}
+        fit = line_fit(x, y)
+        out |= {f"{key}slope": fit.slope, f"{key}low": fit.low, f"{key}high": fit.high}
     return out
 
 
@@ -138,8 +143,13 @@ def _generalise_iff_inseparable(history, results):
         parts.append(f"{len(judged)} separable runs with a limit below {ACCURACY:.0%} end at test accuracy "
                      f"{format_range(judged['final_test_accuracy'], '{:.3f}')} against their max-margin limit "
                      f"Φ(1/(σM)) = {format_range(judged['limit'], '{:.3f}')} (difference {format_range(gap, '{:+.3f}')})")
-        # The direction converges as 1/log t (Soudry et al. 2018): a run approaches its limit slowly, from below.
-        holds &= bool((gap <= 0.02).all() and judged["t_test"].isna().all())
+        # The direction converges as 1/log t (Soudry et al. 2018): a run approaches its limit slowly, from below;
+        # asked: never above it (by more than 0.02) and closer at its end than at half its budget.
+        distance = (judged["final_test_accuracy"] - judged["limit"]).abs()
+        closer = (distance < (judged["halfway_test_accuracy"] - judged["limit"]).abs()) | (distance <= 0.01)
+        parts[-1] += (f", closer to it at the end than at half the budget (or within 0.01 of it) in "
+                      f"{int(closer.sum())}/{len(judged)}")
+        holds &= bool((gap <= 0.02).all() and closer.all() and judged["t_test"].isna().all())
     else:
         parts.append(f"no separable run with a limit below {ACCURACY:.0%}")
         holds = False
@@ -162,12 +172,13 @@ def _slowing_down(history, results):
                for ratio, rows in below.groupby("ratio")]
     fit = delay_fit(table)
     toy = beck_delay_ratio(below["ratio"].max())
-    measured = (f"median steps to {ACCURACY:.0%} test accuracy by λ — " + ", ".join(medians)
+    measured = (f"median steps to {ACCURACY:.0%} test accuracy by λ (a run that has not reached it counted at its "
+                f"budget) — " + ", ".join(medians)
                 + f"; Spearman ρ(λ, t) = {rho:.2f} {_ci(low, high, '{:.2f}')}; log Δt on log(½ − λ): slope "
                 f"{fit['slope']:.2f} {_ci(fit['low'], fit['high'], '{:.2f}')}; √log(t_test/t_train) on −log(1 − 2λ): "
                 f"slope {fit['toy_slope']:.2f} {_ci(fit['toy_low'], fit['toy_high'], '{:.2f}')} (toy model: 0.71; its "
                 f"ratio at λ = {below['ratio'].max():g} is {toy:.0f})")
-    return measured, bool(low > 0)
+    return measured, bool(low > 0 and fit["toy_low"] <= 2**-0.5 <= fit["toy_high"])
 
 
 def _noise(history, results):
@@ -195,8 +206,9 @@ def das_table(history: pd.DataFrame, results: pd.DataFrame, epsilon: float = 0.0
     Returns
     -------
     pandas.DataFrame
-        ``run_id, seed, test_split, t_train, t_test, zeta, best_test_accuracy,
-        max_step``.
+        ``run_id, seed, test_split, t_train, t_test, zeta, best_test_accuracy``,
+        ``rise`` (best test accuracy minus the test accuracy at ``T_tr``: how much was
+        learnt after memorisation), ``max_step``.
     """
     rows = []
     for run_id, rows_ in history.groupby("run_id"):
@@ -206,10 +218,13 @@ def das_table(history: pd.DataFrame, results: pd.DataFrame, epsilon: float = 0.0
             reached = curve["step"][curve["accuracy"] >= (1 - epsilon) * curve["accuracy"].max()]
             times[split] = float(max(reached.iloc[0], 1))
         run = results.set_index("run_id").loc[run_id]
-        test = rows_[rows_["split"] == "test"]
+        test = rows_[rows_["split"] == "test"].sort_values("step")
+        at_train = test.loc[test["step"] <= times["train"], "accuracy"]
+        best = float(test["accuracy"].max())
         rows.append({"run_id": run_id, "seed": int(run["seed"]), "test_split": run["dataset.test_split"],
                      "t_train": times["train"], "t_test": times["test"], "zeta": times["test"] / times["train"],
-                     "best_test_accuracy": float(test["accuracy"].max()), "max_step": int(test["step"].max())})
+                     "best_test_accuracy": best, "rise": best - float(at_train.iloc[-1] if len(at_train) else np.nan),
+                     "max_step": int(test["step"].max())})
     return pd.DataFrame(rows).sort_values(["test_split", "seed"], ignore_index=True)
 
 
@@ -221,10 +236,13 @@ def _das(split):
             return f"no {split} run in the store", "not run"
         measured = (f"ζ = T_te/T_tr at ε = 0.01: {', '.join(f'{z:.3g}' for z in rows['zeta'])} over {len(rows)} seeds "
                     f"(T_tr {format_range(rows['t_train'], '{:.0f}')}, T_te {format_range(rows['t_test'], '{:.0f}')} "
-                    f"steps; best test accuracy {format_range(rows['best_test_accuracy'], '{:.3f}')})")
+                    f"steps; best test accuracy {', '.join(f'{a:.3f}' for a in rows['best_test_accuracy'])}, of which "
+                    f"{', '.join(f'{r:.3f}' for r in rows['rise'])} learnt after memorisation)")
         # i.i.d.: no seed groks. Concentrated: the paper's one seed grokked; a seed whose test accuracy has not
-        # risen within the budget reads ζ ≈ 1 (its best is early), so one seed at ζ ≥ ZETA is asked for.
-        holds = (rows["zeta"] < ZETA).all() if split == "iid" else (rows["zeta"] >= ZETA).any()
+        # risen within the budget reads ζ ≈ 1 (its best is early), so one seed is asked for, at ζ ≥ ZETA with a
+        # rise of at least 0.1 (not a creep within the last 1%).
+        groks = (rows["zeta"] >= ZETA) & (rows["rise"] >= 0.1)
+        holds = (rows["zeta"] < ZETA).all() if split == "iid" else groks.any()
         return measured, bool(holds)
     return measure
 
@@ -240,19 +258,24 @@ CLAIMS = [
           "every inseparable run generalises; every separable run tends to Φ(1/(σM)) of its own "
           "margin M", f"every inseparable run reaches {ACCURACY:.0%} test accuracy within its budget or is still "
           f"rising at its end; every separable run whose limit is below {ACCURACY:.0%} never reaches {ACCURACY:.0%} "
-          "and ends at most 0.02 above its limit (approached as 1/log t)", _generalise_iff_inseparable),
+          "and approaches its limit: at most 0.02 above it, and closer at its end than at half its budget (or "
+          "within 0.01 of it)",
+          _generalise_iff_inseparable),
     Claim("critical slowing down", RATIO, "The delay grows without bound as λ approaches ½ from below: grokking "
           "at the edge of linear separability (sec. 3.4, fig. 3; app. E: log(t_gen/t_tr) ≈ ½ log²(1 − 2λ) in the "
           "one-dimensional toy model)", "the steps to 95% test accuracy rise steeply towards λ = ½; toy model: "
           "√log(t_gen/t_tr) linear in −log(1 − 2λ), slope 1/√2", "Spearman ρ(λ, steps to 95% test accuracy) "
-          "over the inseparable runs has its 95% interval above 0", _slowing_down),
-    Claim("noise", NOISE, "The delay needs large noise σ as well as λ near ½ (fig. 3, right: it diverges when "
-          "both λ → ½ and σ → ∞, neither alone suffices)", "at fixed λ < ½ the delay grows with σ",
+          "over the inseparable runs has its 95% interval above 0, and the 95% interval of the slope of "
+          "√log(t_test/t_train) on −log(1 − 2λ) contains 1/√2 (the slope only: the toy model has no intercept)",
+          _slowing_down),
+    Claim("noise", NOISE, "Near λ = ½ the delay grows with the noise σ (fig. 3, right: it diverges when both λ → ½ "
+          "and σ → ∞; only σ at λ = 0.45 is swept here)", "at fixed λ < ½ the delay grows with σ",
           "Spearman ρ(σ, steps to 95% test accuracy) has its 95% interval above 0 and the median delay ratio "
           "grows from the smallest σ to the largest", _noise),
     Claim("Das et al.", DAS, "A linear logistic model with a bias does not grok on a test split drawn like its "
           "training split (Das, Vedantam & Lakshminarayanan 2026, arXiv 2602.08302, table 1): a falsification "
           "test of the family", "ζ = 4 (d = 2, N = 2000)", f"ζ < {ZETA:g} in every seed", _das("iid")),
     Claim("Das et al.", DAS, "… but it does on a test split concentrated near the margin (their sec. 4)",
-          "ζ = 1.75·10⁴ (d = 2, one seed)", f"ζ ≥ {ZETA:g} in at least one seed", _das("concentrated")),
+          "ζ = 1.75·10⁴ (d = 2, one seed)", f"ζ ≥ {ZETA:g} with at least 0.1 of test accuracy learnt after "
+          "memorisation, in at least one seed", _das("concentrated")),
 ]

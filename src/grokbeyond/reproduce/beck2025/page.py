@@ -21,8 +21,9 @@ INTRO = (
     "(`LogisticRegression(fit_intercept=False, weight_decay=0)`) on them is exactly their constant-label model with a "
     "bias (b = μw₀), trained by full-batch gradient descent on the mean cross-entropy from zero. **From the paper's "
     "text:** the model, the constant label, λ = d/N and its critical value ½, no regularisation, full-batch gradient "
-    "descent, η = 0.1 (their fig. 4), the 95% test-accuracy threshold (fig. 3). **Ours** (the paper's full text was "
-    "not available to us, and it has no public code): N = 1000, σ = 5 (and σ = 1–5 at λ = 0.45), zero initialisation, 4000 test points "
+    "descent, η = 0.1 (their fig. 4), the 95% test-accuracy threshold (fig. 3); sections, propositions, equations and "
+    "figures are numbered as in arXiv v2, which we read through quoted passages. **Ours** (the settings of the paper's "
+    "main figures and its initialisation could not be confirmed, and it has no public code): N = 1000, σ = 5 (and σ = 1–5 at λ = 0.45), zero initialisation, 4000 test points "
     "(95% read to ±0.0034), five seeds, and the step budgets. Every run's training set is rebuilt from its config and "
     "tested for separability from the origin (`grokbeyond.theory.origin_margin`, checked against linear programming "
     "in the tests). Intervals are 95% intervals over runs (bootstrap, or Student's t for slopes)."
@@ -144,7 +145,8 @@ def sections(ctx) -> list[str]:
         fit = delay_fit(table)
         lines += ["## The delay against λ = d/N", "", ctx.save(_curves_figure(history, table), "curves.png"), "",
                   ctx.save(_delay_figure(table), "delay.png"), "",
-                  "Per λ (medians over seeds; steps; `separable`: training sets separable from the origin):", "",
+                  "Per λ (medians over the seeds that reached each threshold; steps; `separable`: training sets "
+                  "separable from the origin):", "",
                   _table(table, ["noise_scale", "ratio"]), "",
                   f"Over the {fit['n']} runs that generalised below ½, log Δt on log(½ − λ) has slope "
                   f"{fit['slope']:.2f} [{fit['low']:.2f}, {fit['high']:.2f}], and √log(t_test/t_train) on "

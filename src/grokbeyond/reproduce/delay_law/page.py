@@ -23,7 +23,8 @@ INTRO = (
     "half of the grid (a checkerboard of cells) and its mean absolute percentage error (MAPE) measured on the other "
     f"half, beside their transformer figure of {NEURAL_MAPE:.1%}. The same with each run's own final ‖θ‖² as V★ "
     "(their earlier arXiv 2603.13331) is reported too; it is not a prediction, the final norm being known only at the "
-    "end. θ is every parameter the complexity term acts on (the intercepts are not)."
+    "end; nor is the baseline without the norm, Δt = c/(lr·decay) with c fitted on the same half, which tells what "
+    "the norm adds. θ is every parameter the complexity term acts on (the intercepts are not)."
 )
 
 
@@ -98,6 +99,7 @@ def sections(ctx) -> list[str]:
                      "Δt·lr·decay": f"{np.exp(slope.intercept):.3g}" if slope else "n/a",
                      "κ": f"{fit['kappa']:.3g}", "V★": f"{fit['target']:.3g}",
                      "MAPE (held out)": f"{fit['mape']:.1%} ({fit['n_held_out']})",
+                     "MAPE, c/(lr·decay)": f"{fit['mape_law']:.1%}",
                      "MAPE, own final ‖θ‖²": f"{fit['mape_final']:.1%}"})
         by_cell = table.groupby(["lr", "decay"]).agg(runs=("run_id", "size"), t_memorise=("t_memorise", "median"),
                                                      delay=("delay", "median"), norm_sq_mem=("norm_sq_mem", "median"),
