@@ -79,3 +79,12 @@ def test_notsawo_delay_scales_as_one_over_alpha_beta():
     for args in [(0.0, 1.0), (float("nan"), 1e-3), (0.1, float("inf"))]:
         with pytest.raises(ValueError):
             notsawo_delay(*args)
+
+
+def test_fit_norm_delay_stays_finite_when_the_norm_does_not_vary():
+    # With one ‖θ_mem‖² for every run, κ and V★ trade off: the fit is the plain c / (lr·wd) law, V★ → 0.
+    lr, wd = np.repeat([0.05, 0.1, 0.2], 3), np.tile([1e-3, 3e-3, 1e-2], 3)
+    delay = 4.0 / (lr * wd)
+    fit = fit_norm_delay(np.full(9, 100.0), lr, wd, delay)
+    predicted = fit.predict(np.full(9, 100.0), lr, wd)
+    assert np.isfinite(predicted).all() and np.allclose(predicted, delay, rtol=1e-3)

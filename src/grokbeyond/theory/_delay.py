@@ -184,16 +184,29 @@ def norm_delay(norm_sq, lr, weight_decay, *, kappa=1.0, target=1.0):
 
 
 class NormDelayFit(NamedTuple):
-    """κ and V★ of :func:`norm_delay`, fitted by :func:`fit_norm_delay`."""
+    """κ and V★ of :func:`norm_delay`, fitted by :func:`fit_norm_delay`.
+
+    V★ is kept as its logarithm: where ‖θ_mem‖² hardly varies between runs, κ and V★
+    trade off (the prediction tends to ``c / (lr·wd)``) and V★ may be far below any
+    float; the prediction stays finite.
+    """
 
     kappa: float
-    target: float  #: V★; NaN when each run's own target was given
+    log_target: float  #: log V★; NaN when each run's own target was given
     n_runs: int
+
+    @property
+    def target(self) -> float:
+        """V★ (0.0 where it underflows)."""
+        return float(np.exp(self.log_target))
 
     def predict(self, norm_sq, lr, weight_decay, target=None):
         """:func:`norm_delay` with the fitted κ (and V★, unless ``target`` is given)."""
-        return norm_delay(norm_sq, lr, weight_decay, kappa=self.kappa,
-                          target=self.target if target is None else target)
+        if target is not None:
+            return norm_delay(norm_sq, lr, weight_decay, kappa=self.kappa, target=target)
+        rate = 2.0 * self.kappa * np.asarray(lr, float) * np.asarray(weight_decay, float)
+        result = (np.log(_positive(norm_sq, "norm_sq")) - self.log_target) / rate
+        return float(result[0]) if np.ndim(norm_sq) == 0 else result
 
 
 def fit_norm_delay(norm_sq, lr, weight_decay, delay, *, target=None) -> NormDelayFit:
@@ -218,7 +231,8 @@ def fit_norm_delay(norm_sq, lr, weight_decay, delay, *, target=None) -> NormDela
     Returns
     -------
     NormDelayFit
-        ``kappa``, ``target`` (NaN with per-run targets) and the number of runs used.
+        ``kappa``, ``log_target`` (log V★; NaN with per-run targets) and the number of
+        runs used.
 
     Raises
     ------
@@ -258,6 +272,7 @@ def fit_norm_delay(norm_sq, lr, weight_decay, delay, *, target=None) -> NormDela
         predicted = (np.log(norm_sq) - log_target) / np.exp(log_kappa)
         return np.log(np.maximum(predicted, 1e-300)) - np.log(rate)
 
-    start = [0.0, float(np.log(norm_sq).min()) - 1.0]
-    solution = optimize.least_squares(residuals, start, bounds=([-20, -np.inf], [20, np.log(norm_sq).min()]))
-    return NormDelayFit(float(np.exp(solution.x[0])), float(np.exp(solution.x[1])), len(delay))
+    lowest = float(np.log(norm_sq).min())
+    start = [0.0, lowest - 1.0]
+    solution = optimize.least_squares(residuals, start, bounds=([-20, lowest - 700], [20, lowest]))
+    return NormDelayFit(float(np.exp(solution.x[0])), float(solution.x[1]), len(delay))

@@ -153,7 +153,9 @@ def family_fit(table: pd.DataFrame) -> dict:
     -------
     dict
         ``runs``, ``measured`` (runs with a positive delay); ``slope`` (a
-        :class:`~grokbeyond.theory.SlopeFit` or None); ``kappa, target, mape`` (κ and V★
+        :class:`~grokbeyond.theory.SlopeFit` or None); ``lr_exponent, decay_exponent``
+        (of ``log Δt = a + b log lr + c log decay``, least squares: the law is
+        b = c = −1); ``kappa, target, mape`` (κ and V★
         fitted on the calibration cells, the mean absolute percentage error on the
         others, ``n_held_out`` of them); ``kappa_final, mape_final`` (the same with each
         run's own final ‖θ‖² as V★, Khanh et al.'s arXiv 2603.13331 form);
@@ -162,12 +164,18 @@ def family_fit(table: pd.DataFrame) -> dict:
         error); and ``predicted``, a Series of held-out predictions by run_id.
     """
     used = table.dropna(subset=["delay", "norm_sq_mem"])
-    out = {"runs": len(table), "measured": len(used), "slope": None, "kappa": np.nan, "target": np.nan,
+    out = {"runs": len(table), "measured": len(used), "slope": None, "lr_exponent": np.nan,
+           "decay_exponent": np.nan, "kappa": np.nan, "target": np.nan,
            "mape": np.nan, "n_held_out": 0, "kappa_final": np.nan, "mape_final": np.nan, "constant": np.nan,
            "mape_law": np.nan,
            "predicted": pd.Series(dtype=float)}
     if len(used) >= 3 and used["rate"].nunique() >= 2:
         out["slope"] = fit_delay_slope(used["lr"], used["decay"], used["delay"])
+    if len(used) >= 4 and used["lr"].nunique() >= 2 and used["decay"].nunique() >= 2:
+        # log Δt = a + b log lr + c log decay: is it the product, or mostly one factor?
+        design = np.column_stack([np.ones(len(used)), np.log(used["lr"]), np.log(used["decay"])])
+        coef = np.linalg.lstsq(design, np.log(used["delay"]), rcond=None)[0]
+        out["lr_exponent"], out["decay_exponent"] = float(coef[1]), float(coef[2])
     calibration, held_out = used[used["calibration"]], used[~used["calibration"]]
     if len(calibration) >= 2 and len(held_out):
         fit = fit_norm_delay(calibration["norm_sq_mem"], calibration["lr"], calibration["decay"],
@@ -199,7 +207,8 @@ def _slope_claim(suite):
         slope = fit["slope"]
         measured = (f"slope {slope.slope:.3f} {_ci(slope.low, slope.high, '{:.3f}')}, R² = {slope.r_squared:.2f}, "
                     f"over {fit['measured']} of {fit['runs']} runs (the rest did not reach both thresholds "
-                    f"within their budget); Δt·lr·decay = {np.exp(slope.intercept):.3g} at the fit")
+                    f"within their budget); Δt·lr·decay = {np.exp(slope.intercept):.3g} at the fit; apart, "
+                    f"Δt ∝ lr^{fit['lr_exponent']:.2f} · decay^{fit['decay_exponent']:.2f}")
         return measured, bool(slope.low <= -1 <= slope.high)
     return measure
 
@@ -212,8 +221,13 @@ def _norm_claim(suite):
         halves = cells.groupby("calibration").size()
         if not fit["n_held_out"] or halves.min() < 2 or len(halves) < 2:
             return "fewer than two cells with a delay on a half of the grid: too few to judge", "not run"
+        norms = table["norm_sq_mem"].dropna()
+        degenerate = fit["target"] < 1e-100 * norms.min()
         measured = (f"MAPE {fit['mape']:.1%} on {fit['n_held_out']} held-out runs (κ = {fit['kappa']:.3g}, "
-                    f"V★ = {fit['target']:.3g}, fitted on the other half of the grid); without the norm, "
+                    f"V★ = {fit['target']:.3g}, fitted on the other half of the grid; ‖θ_mem‖² "
+                    f"{norms.min():.3g}–{norms.max():.3g}"
+                    + ("; so narrow a spread that the fit degenerates to c/(lr·decay)" if degenerate else "")
+                    + "); without the norm, "
                     f"Δt = c/(lr·decay) fitted alike: MAPE {fit['mape_law']:.1%}; with each run's own final "
                     f"‖θ‖² as V★: κ = {fit['kappa_final']:.3g}, MAPE {fit['mape_final']:.1%}")
         return measured, bool(fit["mape"] <= NEURAL_MAPE)

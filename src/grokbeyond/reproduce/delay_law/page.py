@@ -96,6 +96,7 @@ def sections(ctx) -> list[str]:
         rows.append({"family": family.label, "runs": fit["runs"], "with a delay": fit["measured"],
                      "slope": f"{slope.slope:.3f} [{slope.low:.3f}, {slope.high:.3f}]" if slope else "n/a",
                      "R²": f"{slope.r_squared:.2f}" if slope else "n/a",
+                     "exponents (lr, decay)": f"{fit['lr_exponent']:.2f}, {fit['decay_exponent']:.2f}",
                      "Δt·lr·decay": f"{np.exp(slope.intercept):.3g}" if slope else "n/a",
                      "κ": f"{fit['kappa']:.3g}", "V★": f"{fit['target']:.3g}",
                      "MAPE (held out)": f"{fit['mape']:.1%} ({fit['n_held_out']})",

@@ -157,6 +157,8 @@ def _l2_never_recovers(history, results):
 def _delay_law(history, results):
     table = recovery_table(history, results)
     settled = table.dropna(subset=["delay"])
+    if len(settled) < 3 or (settled["lr"] * settled["l1_penalty"]).nunique() < 2:
+        return f"{len(settled)} of {len(table)} runs settled: too few for a slope", "not run"
     slope, low_slope, high_slope = fit_delay_slope(settled["lr"], settled["l1_penalty"], settled["delay"])[:3]
     c, low, high = median_ci(settled["delay_alpha_beta"])
     measured = (f"log Δt on log αβ: slope {slope:.4f} {_ci(low_slope, high_slope, '{:.4f}')} over "

@@ -82,7 +82,9 @@ def sections(ctx) -> list[str]:
             final_recovery_error=("final_recovery_error", "median"))
         largest = table["l1_penalty"].max()
         rest = table[table["l1_penalty"] < largest].dropna(subset=["delay"])
-        slope, low, high = fit_delay_slope(rest["lr"], rest["l1_penalty"], rest["delay"])[:3]
+        enough = len(rest) >= 3 and (rest["lr"] * rest["l1_penalty"]).nunique() >= 2
+        slope, low, high = fit_delay_slope(rest["lr"], rest["l1_penalty"], rest["delay"])[:3] if enough else (
+            np.nan, np.nan, np.nan)
         by_beta = table.groupby("l1_penalty")["delay_alpha_beta"].median()
         by_alpha = table.groupby("lr")["delay_alpha_beta"].median()
         lines += ["## The delay law over the (α, β) grid", "", ctx.save(_delay_figure(table), "delay_law.png"), "",
