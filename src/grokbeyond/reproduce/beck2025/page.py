@@ -23,10 +23,11 @@ INTRO = (
     "text:** the model, the constant label, λ = d/N and its critical value ½, no regularisation, full-batch gradient "
     "descent, η = 0.1 (their fig. 4), the 95% test-accuracy threshold (fig. 3); sections, propositions, equations and "
     "figures are numbered as in arXiv v2, which we read through quoted passages. **Ours** (the settings of the paper's "
-    "main figures and its initialisation could not be confirmed, and it has no public code): N = 1000, σ = 5 (and σ = 1–5 at λ = 0.45), zero initialisation, 4000 test points "
-    "(95% read to ±0.0034), five seeds, and the step budgets. Every run's training set is rebuilt from its config and "
-    "tested for separability from the origin (`grokbeyond.theory.origin_margin`, checked against linear programming "
-    "in the tests). Intervals are 95% intervals over runs (bootstrap, or Student's t for slopes)."
+    "main figures and its initialisation could not be confirmed, and it has no public code): N = 1000, σ = 5 "
+    "(and σ = 1–5 at λ = 0.45), zero initialisation, 4000 test points (95% read to ±0.0034), five seeds, and the "
+    "step budgets. Every run's training set is rebuilt from its config and tested for separability from the "
+    "origin (`grokbeyond.theory.origin_margin`, checked against linear programming in the tests). Intervals are "
+    "95% intervals over runs (bootstrap, or Student's t for slopes)."
 )
 
 
@@ -168,8 +169,9 @@ def sections(ctx) -> list[str]:
                   f"(`make_margin_separable`, d = {config['dataset'].get('n_features', 2)}, N = "
                   f"{config['dataset'].get('n_train', 2000)}), a logistic regression **with a bias**, full-batch gradient "
                   f"descent from zero at lr = {config['model']['lr']:g} on the mean loss (their η = 10⁻² on the summed "
-                  f"loss), no regularisation. ζ = T_te/T_tr at ε = 0.01 (their def. 3.4, with the run's best accuracy as the supremum); grokking needs "
-                  f"ζ ≳ {ZETA:g}. A seed whose test accuracy has not risen within the budget reads ζ ≈ 1.",
+                  f"loss), no regularisation. ζ = T_te/T_tr at ε = 0.01 (their def. 3.4, with the run's best "
+                  f"accuracy as the supremum); grokking needs ζ ≳ {ZETA:g}. A seed whose test accuracy has not "
+                  "risen within the budget reads ζ ≈ 1.",
                   "", ctx.save(_das_figure(ctx.by_suite[DAS][0], table), "das.png"), "",
                   table.drop(columns="run_id").to_markdown(index=False, floatfmt=".4g"), ""]
     return lines

@@ -203,11 +203,12 @@ def _slope_claim(suite):
         fit = family_fit(delay_table(suite, history, results))
         if fit["slope"] is None or fit["measured"] < 6:
             return f"{fit['measured']} of {fit['runs']} runs have a delay: too few to judge a slope", "not run"
-
         slope = fit["slope"]
+        missing = fit["runs"] - fit["measured"]
         measured = (f"slope {slope.slope:.3f} {_ci(slope.low, slope.high, '{:.3f}')}, R² = {slope.r_squared:.2f}, "
-                    f"over {fit['measured']} of {fit['runs']} runs (the rest did not reach both thresholds "
-                    f"within their budget); Δt·lr·decay = {np.exp(slope.intercept):.3g} at the fit; apart, "
+                    f"over {fit['measured']} of {fit['runs']} runs"
+                    + (f" ({missing} did not reach both thresholds within their budget)" if missing else "")
+                    + f"; Δt·lr·decay = {np.exp(slope.intercept):.3g} at the fit; apart, "
                     f"Δt ∝ lr^{fit['lr_exponent']:.2f} · decay^{fit['decay_exponent']:.2f}")
         return measured, bool(slope.low <= -1 <= slope.high)
     return measure
@@ -229,7 +230,9 @@ def _norm_claim(suite):
                     + ("; so narrow a spread that the fit degenerates to c/(lr·decay)" if degenerate else "")
                     + "); without the norm, "
                     f"Δt = c/(lr·decay) fitted alike: MAPE {fit['mape_law']:.1%}; with each run's own final "
-                    f"‖θ‖² as V★: κ = {fit['kappa_final']:.3g}, MAPE {fit['mape_final']:.1%}")
+                    + (f"‖θ‖² as V★: κ = {fit['kappa_final']:.3g}, MAPE {fit['mape_final']:.1%}"
+                       if np.isfinite(fit["mape_final"])
+                       else "‖θ‖² as V★: n/a (‖θ‖² does not fall after memorisation)"))
         return measured, bool(fit["mape"] <= NEURAL_MAPE)
     return measure
 
