@@ -91,6 +91,33 @@ def linear_numpy(data, steps, *, lr=1e-3, noise_variance=0.002, weight_init, eva
     return time.perf_counter() - start
 
 
+def logistic(data, steps, *, lr, fit_intercept, eval_every="log"):
+    """Beck et al. / Das et al.: z = Xw (+ b) by full-batch gradient descent on the mean binary cross-entropy
+    from zero, no weight decay, evaluated at the steps grokbeyond's run evaluates (its ``evaluation_steps``)."""
+    from grokbeyond.models import evaluation_steps
+
+    X, y, X_test, y_test = _tensors(data, torch.float64)
+    y, y_test = y.double(), y_test.double()
+    w = torch.zeros(X.shape[1], dtype=torch.float64, requires_grad=True)
+    b = torch.zeros((), dtype=torch.float64, requires_grad=fit_intercept)
+    optimizer = torch.optim.SGD([w, b] if fit_intercept else [w], lr=lr)
+    evaluated = set(evaluation_steps(steps, eval_every).tolist())
+    start = time.perf_counter()
+    for step in range(steps + 1):
+        if step in evaluated:
+            with torch.no_grad():
+                for A, target in ((X, y), (X_test, y_test)):
+                    logits = A @ w + b
+                    F.binary_cross_entropy_with_logits(logits, target).item()
+                    ((logits > 0).double() == target).double().mean().item()
+        if step == steps:
+            break
+        optimizer.zero_grad()
+        F.binary_cross_entropy_with_logits(X @ w + b, y).backward()
+        optimizer.step()
+    return time.perf_counter() - start
+
+
 def mlp(data, steps, *, hidden_size=1000, lr=0.1, weight_decay=1e-2, batch_size=32, eval_every=19, seed=0):
     """E8: relu(X W₁ + b₁) W₂, Xavier-uniform init, minibatch SGD with weight decay."""
     X, y, X_test, y_test = _tensors(data, torch.float32)

@@ -66,7 +66,8 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(line)
     if all({"bare", "fit"} <= set(TIMES.get(name, {})) for name in SETTINGS):  # a whole run, not a -k selection
         RESULTS.write_text(
-            "# Speed at the papers' settings (Miller et al. 2023; Mallinar et al. 2025)\n\n"
+            "# Speed at the papers' settings (Miller et al. 2023; Mallinar et al. 2025; Beck et al. 2025; "
+            "Das et al. 2026)\n\n"
             f"Measured by `bash scripts/bench` (benchmarks/test_speed.py) on {_machine()}.\n"
             "Times per optimisation step, evaluation included (batched: per run and step), "
             "the minimum of 3 rounds after a warm-up; torch on 1 thread (E1: 2).\n"

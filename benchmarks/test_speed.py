@@ -16,7 +16,8 @@ The terminal summary prints, and ``benchmarks/RESULTS.md`` records with the mach
 and date, seconds per step and the ratios fit / bare, batched / fit, and grokbeyond
 against the paper code's own timings (``../shared/reference/README.md``: E1 583 s per
 seed, E11 538 s per 1000 epochs, E8 3.06 epochs/s, E4 1157 steps/s; Mallinar et al.'s
-RFM 1.79 s per iteration, the mean of its two seeds).
+RFM 1.79 s per iteration, the mean of its two seeds). Beck et al. and Das et al. published
+no timings (Beck et al. no code).
 """
 
 from __future__ import annotations
@@ -42,6 +43,10 @@ SETTINGS = {
     "E11 Bayesian MLP": ("miller2023/suites/miller2023-e11-bnn-init-scale.toml", 320, 1, bare.bnn, {}),
     "E1 GP classifier": ("miller2023/suites/miller2023-e1-gp-parity.toml", 6, 2, bare.gp_classifier, {}),
     "RFM (Mallinar et al.)": ("mallinar2025/suites/mallinar2025-rfm-add.toml", 5, 1, bare.rfm, {}),
+    "Beck logistic (λ 0.2)": ("beck2025/suites/beck2025-ratio.toml", 1_500, 1, bare.logistic,
+                              dict(lr=0.1, fit_intercept=False)),
+    "Das logistic (d 2)": ("beck2025/suites/beck2025-das.toml", 5_000, 1, bare.logistic,
+                           dict(lr=20.0, fit_intercept=True)),
 }
 
 # The paper code's time for one unit of work, and our steps in that unit.
