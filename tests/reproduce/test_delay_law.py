@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -24,6 +26,7 @@ def test_the_study_is_found_by_its_hyphenated_name():
 def test_each_family_sweeps_a_4_by_4_log_grid_of_its_decay(family):
     runs = expand_suite(_suite(family.suite))
     frame = pd.json_normalize([{"model": r["model"], "dataset": r["dataset"]} for r in runs], sep=".")
+    frame["config"] = [json.dumps(r) for r in runs]
     rates = family.decay(frame) * frame["model.lr"]
     assert frame["model.lr"].nunique() == 4 and family.decay(frame).nunique() == 4
     assert rates.max() / rates.min() >= 30 and len(runs) >= 48  # ≥ 3 seeds per cell

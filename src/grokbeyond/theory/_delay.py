@@ -48,10 +48,8 @@ def notsawo_delay(lr, beta, constant=1.0):
     >>> round(float(notsawo_delay(0.1, 1e-5, constant=10.8)))
     10800000
     """
-    lr, beta = np.asarray(lr, dtype=float), np.asarray(beta, dtype=float)
-    if (~(lr > 0)).any() or (~(beta > 0)).any() or not (np.isfinite(lr).all() and np.isfinite(beta).all()):
-        raise ValueError("notsawo_delay needs lr > 0 and beta > 0.")
-    return constant / (lr * beta)
+    _positive(lr, "lr"), _positive(beta, "beta")
+    return constant / (np.asarray(lr, dtype=float) * np.asarray(beta, dtype=float))
 
 
 class SlopeFit(NamedTuple):
@@ -178,8 +176,13 @@ def norm_delay(norm_sq, lr, weight_decay, *, kappa=1.0, target=1.0):
     for value, name in ((norm_sq, "norm_sq"), (lr, "lr"), (weight_decay, "weight_decay"), (kappa, "kappa"),
                         (target, "target")):
         _positive(value, name)
-    result = np.log(np.asarray(norm_sq, float) / np.asarray(target, float)) / (
-        2.0 * kappa * np.asarray(lr, float) * np.asarray(weight_decay, float))
+    return _decay_steps(np.log(np.asarray(norm_sq, float)) - np.log(np.asarray(target, float)), lr, weight_decay,
+                        kappa)
+
+
+def _decay_steps(log_ratio, lr, weight_decay, kappa):
+    """``log(V_mem / V★) / (2κ · lr · wd)``, a float for scalar inputs."""
+    result = np.asarray(log_ratio, float) / (2.0 * kappa * np.asarray(lr, float) * np.asarray(weight_decay, float))
     return float(result) if np.ndim(result) == 0 else result
 
 
@@ -204,9 +207,8 @@ class NormDelayFit(NamedTuple):
         """:func:`norm_delay` with the fitted κ (and V★, unless ``target`` is given)."""
         if target is not None:
             return norm_delay(norm_sq, lr, weight_decay, kappa=self.kappa, target=target)
-        rate = 2.0 * self.kappa * np.asarray(lr, float) * np.asarray(weight_decay, float)
-        result = (np.log(_positive(norm_sq, "norm_sq")) - self.log_target) / rate
-        return float(result[0]) if np.ndim(norm_sq) == 0 else result
+        _positive(norm_sq, "norm_sq")
+        return _decay_steps(np.log(np.asarray(norm_sq, float)) - self.log_target, lr, weight_decay, self.kappa)
 
 
 def fit_norm_delay(norm_sq, lr, weight_decay, delay, *, target=None) -> NormDelayFit:
@@ -254,7 +256,7 @@ def fit_norm_delay(norm_sq, lr, weight_decay, delay, *, target=None) -> NormDela
     if len({len(a) for a in arrays}) != 1:
         raise ValueError("norm_sq, lr, weight_decay and delay must have one value per run.")
     norm_sq, lr, weight_decay, delay = arrays
-    rate = 2.0 * lr * weight_decay * delay  # = log(V_mem / V★) / κ
+    decayed = 2.0 * lr * weight_decay * delay  # = log(V_mem / V★) / κ
     if target is not None:
         target = _positive(target, "target")
         if len(target) != len(delay):
@@ -262,7 +264,7 @@ def fit_norm_delay(norm_sq, lr, weight_decay, delay, *, target=None) -> NormDela
         keep = norm_sq > target
         if not keep.any():
             raise ValueError("fit_norm_delay: no run has ‖θ_mem‖² above its target.")
-        kappa = float(np.exp(np.mean(np.log(np.log(norm_sq[keep] / target[keep]) / rate[keep]))))
+        kappa = float(np.exp(np.mean(np.log(np.log(norm_sq[keep] / target[keep]) / decayed[keep]))))
         return NormDelayFit(kappa, float("nan"), int(keep.sum()))
     if len(delay) < 2:
         raise ValueError("fit_norm_delay needs at least two runs to fit κ and V★.")
@@ -270,7 +272,7 @@ def fit_norm_delay(norm_sq, lr, weight_decay, delay, *, target=None) -> NormDela
     def residuals(params):
         log_kappa, log_target = params
         predicted = (np.log(norm_sq) - log_target) / np.exp(log_kappa)
-        return np.log(np.maximum(predicted, 1e-300)) - np.log(rate)
+        return np.log(np.maximum(predicted, 1e-300)) - np.log(decayed)
 
     lowest = float(np.log(norm_sq).min())
     start = [0.0, lowest - 1.0]

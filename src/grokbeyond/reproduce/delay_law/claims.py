@@ -12,12 +12,15 @@ Nothing here trains.
 
 from __future__ import annotations
 
+import inspect
+import json
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 
+from ...registry import get_dataset
 from ...theory import fit_delay_slope, fit_norm_delay
 from .._claims import Claim
 from .._claims import format_ci as _ci
@@ -40,7 +43,8 @@ class Family:
     decay_name : str
         What the decay coefficient is, in the family's parameters.
     decay : callable
-        ``decay(results) -> Series``: each run's decay coefficient.
+        ``decay(results) -> Series``: each run's decay coefficient, from a suite's
+        runs (:func:`~grokbeyond.reproduce.suite_results`, with ``config``).
     memorised : str
         How memorisation and generalisation are read.
     """
@@ -52,16 +56,19 @@ class Family:
     memorised: str
 
 
-def _n_train(results, default):
-    """Each run's number of training points (its dataset's default when the suite does not set it)."""
-    if "dataset.n_train" in results:
-        return results["dataset.n_train"].fillna(default).astype(float)
-    return pd.Series(float(default), index=results.index)
+def _n_train(results):
+    """Each run's number of training points: its suite's setting, else its dataset function's default."""
+    def one(config):
+        dataset = json.loads(config)["dataset"]
+        if "n_train" in dataset:
+            return float(dataset["n_train"])
+        return float(inspect.signature(get_dataset(dataset["name"])).parameters["n_train"].default)
+    return results["config"].map(one)
 
 
 FAMILIES = [
     Family("delay-law-linear-l2", "linear, ℓ2", "γ = 2 / (prior_variance · N)",
-           lambda r: 2.0 / (r["model.prior_variance"].astype(float) * _n_train(r, 2)),
+           lambda r: 2.0 / (r["model.prior_variance"].astype(float) * _n_train(r)),
            "sign accuracy > 0.95 (train, then test)"),
     Family("delay-law-linear-l1", "linear, ℓ1", "β = l1_penalty (a constant shrink of lr·β per step)",
            lambda r: r["model.l1_penalty"].astype(float), "training error ≤ 2× its final value; the recovery "
@@ -71,7 +78,7 @@ FAMILIES = [
     Family("delay-law-mlp", "MLP", "weight_decay", lambda r: r["model.weight_decay"].astype(float),
            "accuracy ≥ 0.95 (train, then test)"),
     Family("delay-law-bnn", "Bayesian MLP", "1 / (N · prior_scale²), the KL/N term's pull on a mean",
-           lambda r: 1.0 / (_n_train(r, 1000) * r["model.prior_scale"].astype(float) ** 2),
+           lambda r: 1.0 / (_n_train(r) * r["model.prior_scale"].astype(float) ** 2),
            "accuracy ≥ 0.95 (train, then test)"),
 ]
 _BY_SUITE = {f.suite: f for f in FAMILIES}
@@ -123,10 +130,10 @@ def delay_table(suite: str, history: pd.DataFrame, results: pd.DataFrame) -> pd.
         times = times.rename(columns={"t_recover": "t_generalise"})
     else:
         times = params[["t_memorise", "t_generalise"]].astype(float)
-    norms = _squared_norms(history)
+    norms = dict(tuple(_squared_norms(history).sort_values("step").groupby("run_id")))
     rows = []
     for run_id in params.index:
-        curve = norms[norms["run_id"] == run_id].sort_values("step")
+        curve = norms[run_id]
         t_mem = times.loc[run_id, "t_memorise"]
         at_mem = curve.loc[curve["step"] >= t_mem, "norm_sq"] if pd.notna(t_mem) else pd.Series(dtype=float)
         rows.append({"run_id": run_id, "seed": int(params.loc[run_id, "seed"]), "lr": lr[run_id],
