@@ -17,7 +17,7 @@ from ._version import __version__
 
 __getattr__, __dir__, _all = _lazy.attach(
     __name__,
-    submodules=["datasets", "grokking", "harness", "models", "registry", "report", "reproduce", "theory"],
+    submodules=["datasets", "exceptions", "grokking", "harness", "models", "registry", "report", "reproduce", "theory"],
     submod_attrs={
         "_compare": ["Comparison", "compare"],
         "grokking": [

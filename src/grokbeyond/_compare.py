@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import is_regressor
 
+from .exceptions import InputError
 from .registry import get_family
 from .report.comparison import Comparison, write_comparison_report
 
@@ -40,12 +41,12 @@ def _user_data(dataset, results_dir: Path) -> dict:
     if isinstance(dataset, dict):  # a Bunch is a dict
         missing = [k for k in ("X_train", "y_train", "X_test", "y_test") if k not in dataset]
         if missing:
-            raise ValueError(f"a dataset Bunch needs X_train, y_train, X_test, y_test; {missing} missing.")
+            raise InputError(f"a dataset Bunch needs X_train, y_train, X_test, y_test; {missing} missing.")
         arrays = [dataset[k] for k in ("X_train", "y_train", "X_test", "y_test")]
     elif isinstance(dataset, (tuple, list)) and len(dataset) == 4:
         arrays = list(dataset)
     else:
-        raise TypeError("dataset must be a registered name, a Bunch, or (X_train, y_train, X_test, y_test); "
+        raise InputError("dataset must be a registered name, a Bunch, or (X_train, y_train, X_test, y_test); "
                         f"got {type(dataset).__name__}.")
     return {"name": "arrays", "path": str(save_arrays(*arrays, results_dir.resolve() / "data"))}
 
@@ -75,14 +76,14 @@ def comparison_suites(dataset, families, *, seeds=(0, 1, 2), dataset_params=None
 
     families, seeds = list(families), [int(s) for s in seeds]
     if not families or not seeds:
-        raise ValueError("families and seeds must not be empty.")
+        raise InputError("families and seeds must not be empty.")
     for what, value in (("dataset_params", dataset_params), ("family_params", family_params)):
         if value is not None and not isinstance(value, dict):
-            raise TypeError(f"{what} must be a dict; got {type(value).__name__}.")
+            raise InputError(f"{what} must be a dict; got {type(value).__name__}.")
     family_params = family_params or {}
     extra = sorted(set(family_params) - set(families))
     if extra:
-        raise ValueError(f"family_params names families not compared: {extra}; compared: {families}.")
+        raise InputError(f"family_params names families not compared: {extra}; compared: {families}.")
     data_config = dict(dataset) if isinstance(dataset, dict) else {"name": dataset}
     data_config.update(dataset_params or {})
     if n_concealed:
@@ -101,7 +102,7 @@ def comparison_suites(dataset, families, *, seeds=(0, 1, 2), dataset_params=None
     probe = {**suites[0], "seed": seeds[0]}
     data, _ = make_run({**probe, "dataset": data_config})  # the dataset's own errors, before anything runs
     if len(np.unique(data.y_train)) > 2 and regressors:
-        raise ValueError(f"{regressors} are regressors and the data have more than two classes; regressors "
+        raise InputError(f"{regressors} are regressors and the data have more than two classes; regressors "
                          "compare on binary labels only.")
     return suites
 

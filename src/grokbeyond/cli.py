@@ -8,6 +8,7 @@ command runs, so ``grokbeyond --help`` answers at once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -38,6 +39,28 @@ _THRESHOLD = typer.Option(0.95, "--threshold", help="Memorised / generalised at 
 def _fail(message: str):
     """A user's mistake: the message on stderr, exit code 2, no traceback."""
     raise typer.BadParameter(message)
+
+
+@contextlib.contextmanager
+def _errors(*, checking: bool = False):
+    """How a command's errors reach the user.
+
+    A user's mistake (:class:`~grokbeyond.exceptions.InputError`, a missing file or
+    store, and, while ``checking`` options, suites and a store before anything runs,
+    any ``ValueError`` / ``TypeError``) is a one-line usage error with exit code 2; a
+    store that cannot be written is a one-line message with exit code 1; anything else
+    keeps its traceback (exit code 1): it is a bug to report.
+    """
+    from .exceptions import InputError, StoreWriteError
+
+    user_errors = (InputError, FileNotFoundError, *((ValueError, TypeError) if checking else ()))
+    try:
+        yield
+    except StoreWriteError as err:
+        typer.echo(f"Error: {err}", err=True)
+        raise typer.Exit(code=1) from None
+    except user_errors as err:
+        _fail(str(err))
 
 
 def _version_callback(value: bool):
@@ -105,22 +128,21 @@ def run_command(
     from .harness import expand_suite, finished_run_ids, load_suite, override_suite, run_suites
 
     overrides = _parse_settings(settings)
-    try:
+    with _errors(checking=True):
         specs = [load_suite(path, quick=quick) for path in suites]
         if overrides or seeds:
             specs = [override_suite(spec, seeds=_parse_seeds(seeds), settings=overrides) for spec in specs]
-        if dry_run:
-            done = finished_run_ids(results_dir)
-            for spec in specs:
-                for config in expand_suite(spec):
-                    state = "stored " if config["run_id"] in done else "pending"
-                    case = f"case={config['case']}  " if "case" in config else ""
-                    typer.echo(f"{config['run_id']}  {state}  {spec['name']}  seed={config['seed']}  {case}"
-                               f"dataset={config['dataset']}  model={config['model']}")
-            return
+        done = finished_run_ids(results_dir) if dry_run else None
+    if dry_run:
+        for spec in specs:
+            for config in expand_suite(spec):
+                state = "stored " if config["run_id"] in done else "pending"
+                case = f"case={config['case']}  " if "case" in config else ""
+                typer.echo(f"{config['run_id']}  {state}  {spec['name']}  seed={config['seed']}  {case}"
+                           f"dataset={config['dataset']}  model={config['model']}")
+        return
+    with _errors():
         summary = run_suites(specs, results_dir, n_jobs=n_jobs, scheduler=scheduler, batch=batch)
-    except (FileNotFoundError, ValueError, TypeError) as err:
-        _fail(str(err))
     typer.echo(f"{summary.n_runs} runs: {summary.n_skipped} already stored, {summary.n_finished} finished, "
                f"{summary.n_failed} failed; store: {results_dir}")
     if summary.n_failed:
@@ -144,11 +166,9 @@ def report_command(
 
     report_dir = report_dir if report_dir is not None else results_dir / "report"
     axes = None if phase_axes is None else [a.strip() for a in phase_axes.split(",")]
-    try:
+    with _errors():
         write_store_report(results_dir, report_dir, metric=metric, threshold=threshold, phase_axes=axes,
                            gap_against=gap_against)
-    except (FileNotFoundError, ValueError) as err:
-        _fail(str(err))
     typer.echo(f"page: {report_dir / 'README.md'}")
 
 
@@ -178,28 +198,24 @@ def reproduce_command(
         for name, found in available_papers().items():
             typer.echo(f"{name}  {found.title}\n    experiments: {', '.join(found.experiments())}")
         return
-    try:
+    wanted = None if experiments is None else [e.strip() for e in experiments.split(",")]
+    store = results_dir / (f"{paper}-quick" if quick else paper)
+    with _errors(checking=True):
         spec = get_paper(paper)
-    except ValueError as err:
-        _fail(str(err))
+        spec.suites(experiments=wanted)  # an unknown experiment is a usage error, before anything runs
+        if report_only and not store.is_dir():
+            _fail(f"no {paper} store in {store}; run without --report-only first.")
     if report_dir is None and not quick:
         report_dir = Path("reports") / paper
     reference_dir = reference_dir if reference_dir is not None else _default_reference_dir()
-    wanted = None if experiments is None else [e.strip() for e in experiments.split(",")]
-    try:
+    with _errors():
         if report_only:
-            store = results_dir / (f"{paper}-quick" if quick else paper)
-            if not store.is_dir():
-                _fail(f"no {paper} store in {store}; run without --report-only first.")
             out, failed = write_paper_report(paper, store, report_dir=report_dir, reference_dir=reference_dir), 0
         else:
-            spec.suites(experiments=wanted)  # an unknown experiment is a usage error, before anything runs
             out = run_paper(paper, results_dir=results_dir, report_dir=report_dir, reference_dir=reference_dir,
                             quick=quick, experiments=wanted, n_jobs=n_jobs, scheduler=scheduler,
                             batch=batch)
             failed = out["summary"].n_failed
-    except (FileNotFoundError, ValueError) as err:
-        _fail(str(err))
     claims = out["claims"]
     typer.echo(claims[["experiment", "holds", "claim"]].to_string(index=False, max_colwidth=90))
     typer.echo(f"store:  {out['results_dir']}\nreport: {out['report_dir'] / 'README.md'}")
@@ -236,10 +252,8 @@ def compare_command(
     if report_only:
         if not results_dir.is_dir():
             _fail(f"no comparison store in {results_dir}; run without --report-only first.")
-        try:
+        with _errors():
             result = write_comparison_report(results_dir, report_dir=report_dir, metric=metric, threshold=threshold)
-        except (FileNotFoundError, ValueError) as err:
-            _fail(str(err))
     else:
         overrides = _parse_settings(settings)
         dataset_params = {k.split(".", 1)[1]: v for k, v in overrides.items() if k.startswith("dataset.")}
@@ -253,13 +267,11 @@ def compare_command(
                 _fail(f"--set {key}: {owner!r} is neither 'dataset', 'model' nor one of {family_list}.")
             for family in targets:
                 family_params.setdefault(family, {})[name] = value
-        try:
+        with _errors():
             result = compare(dataset, family_list, seeds=_parse_seeds(seeds), dataset_params=dataset_params,
                              family_params=family_params, n_concealed=n_concealed, results_dir=results_dir,
                              report_dir=report_dir, metric=metric, threshold=threshold, n_jobs=n_jobs,
                              scheduler=scheduler, progress=True, batch=batch)
-        except (ValueError, TypeError) as err:
-            _fail(str(err))
     failed = int((result.runs["status"] != "finished").sum())
     typer.echo(result.table[["family", "phases", "median gap (steps)", "censored seeds", "final test accuracy"]]
                .to_string(index=False))
@@ -296,10 +308,8 @@ def migrate_command(
     """Rewrite a store of an older format in the current one (in place; nothing is lost)."""
     from .harness import migrate_store
 
-    try:
+    with _errors():
         n = migrate_store(results_dir)
-    except (FileNotFoundError, ValueError) as err:
-        _fail(str(err))
     typer.echo(f"{n} run file(s) rewritten in {results_dir}.")
 
 

@@ -27,6 +27,8 @@ import importlib
 import inspect
 from importlib.metadata import entry_points
 
+from .exceptions import InputError
+
 __all__ = [
     "all_datasets",
     "builtin_references",
@@ -98,21 +100,21 @@ def resolve_reference(reference: str):
     """
     module, sep, attribute = reference.partition(":")
     if not sep or not module or not attribute:
-        raise ValueError(f"{reference!r} is not a reference 'package.module:attribute'.")
+        raise InputError(f"{reference!r} is not a reference 'package.module:attribute'.")
     try:
         target = importlib.import_module(module)
     except ImportError as err:
-        raise ValueError(f"cannot import {module!r} for {reference!r}: {err}") from None
+        raise InputError(f"cannot import {module!r} for {reference!r}: {err}") from None
     for part in attribute.split("."):
         if not hasattr(target, part):
-            raise ValueError(f"{module!r} has no attribute {attribute!r} (from {reference!r}).")
+            raise InputError(f"{module!r} has no attribute {attribute!r} (from {reference!r}).")
         target = getattr(target, part)
     return target
 
 
 def _lookup(name, table: dict, group: str, what: str):
     if not isinstance(name, str):
-        raise TypeError(f"a {what} is named by a string; got {type(name).__name__}.")
+        raise InputError(f"a {what} is named by a string; got {type(name).__name__}.")
     entry = table.get(name)
     if entry is None and ":" in name:
         entry = name
@@ -120,7 +122,7 @@ def _lookup(name, table: dict, group: str, what: str):
         found = entry_points(group=group, name=name)
         if found:
             return next(iter(found)).load()
-        raise ValueError(f"unknown {what} {name!r}; registered: {sorted(table)}, or give a reference "
+        raise InputError(f"unknown {what} {name!r}; registered: {sorted(table)}, or give a reference "
                          "'package.module:attribute', or install a package with a "
                          f"{group!r} entry point of that name.")
     return resolve_reference(entry) if isinstance(entry, str) else entry
@@ -130,14 +132,14 @@ def _check_family(estimator, name):
     from .models import TrajectoryEstimator
 
     if not (inspect.isclass(estimator) and issubclass(estimator, TrajectoryEstimator)):
-        raise TypeError(f"family {name!r} must be a subclass of grokbeyond.models.TrajectoryEstimator; "
+        raise InputError(f"family {name!r} must be a subclass of grokbeyond.models.TrajectoryEstimator; "
                         f"got {estimator!r}.")
     return estimator
 
 
 def _check_dataset(function, name):
     if not callable(function) or "random_state" not in inspect.signature(function).parameters:
-        raise TypeError(f"dataset {name!r} must be a function taking random_state (and its parameters) and "
+        raise InputError(f"dataset {name!r} must be a function taking random_state (and its parameters) and "
                         f"returning a Bunch with X_train, y_train, X_test, y_test; got {function!r}.")
     return function
 
@@ -208,9 +210,9 @@ def get_dataset(name: str):
 
 def _register(table: dict, name, entry, check, what: str, replace: bool) -> None:
     if not isinstance(name, str) or not name or ":" in name:
-        raise ValueError(f"a {what} name must be a non-empty string without ':'; got {name!r}.")
+        raise InputError(f"a {what} name must be a non-empty string without ':'; got {name!r}.")
     if name in table and not replace:
-        raise ValueError(f"{what} {name!r} is registered already; pass replace=True to replace it.")
+        raise InputError(f"{what} {name!r} is registered already; pass replace=True to replace it.")
     if not isinstance(entry, str):
         check(entry, name)
     table[name] = entry

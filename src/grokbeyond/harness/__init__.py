@@ -2,15 +2,19 @@
 parquet store with one schema, execution on joblib processes or Dask."""
 
 from .executors import SuiteSummary, batch_runs, execute_batch, execute_run, run_suite, run_suites
-from .store import SCHEMA, STORE_VERSION, StoreWarning, finished_run_ids, load_results, migrate_store, write_run
-from .suites import check_suite, expand_suite, load_suite, make_run, override_suite, run_id
+from .store import (SCHEMA, STORE_VERSION, StoreWarning, check_writable, claim_runs, finished_run_ids, load_results,
+                    migrate_store, write_run)
+from .suites import SuiteRuns, check_suite, expand_suite, load_suite, make_run, override_suite, run_id
 
 __all__ = [
     "SCHEMA",
     "STORE_VERSION",
     "StoreWarning",
+    "SuiteRuns",
     "SuiteSummary",
     "batch_runs",
+    "check_writable",
+    "claim_runs",
     "check_suite",
     "execute_batch",
     "execute_run",

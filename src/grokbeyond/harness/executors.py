@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
+import os
+import threading
 import time
 import traceback
 import warnings
@@ -15,8 +18,9 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from ..exceptions import InputError
 from ..registry import get_dataset, get_family
-from .store import finished_run_ids, write_run
+from .store import check_writable, claim_runs, finished_run_ids, write_run
 from .suites import expand_suite, make_run
 
 __all__ = ["SuiteSummary", "batch_runs", "execute_batch", "execute_run", "run_suite", "run_suites"]
@@ -101,7 +105,8 @@ def _eval_set(data):
     return None if data.X_test is None or len(data.X_test) == 0 else (data.X_test, data.y_test)
 
 
-def execute_batch(configs, results_dir, *, n_threads: int | None = 1, family=None, dataset=None) -> list[str]:
+def execute_batch(configs, results_dir, *, n_threads: int | None = 1, family=None, dataset=None,
+                  parent_pid: int | None = None) -> list[str]:
     """Fit runs of one family that share shapes as one batched model; store each run.
 
     Each run is stored under its own run id as :func:`execute_run` stores it, with
@@ -110,6 +115,10 @@ def execute_batch(configs, results_dir, *, n_threads: int | None = 1, family=Non
     replicate fails only its run. If the batch cannot be built or trained as one (any
     other exception), every run is executed alone, so each failure is its own run's.
 
+    The runs are claimed first (:func:`~grokbeyond.harness.claim_runs`): a run that
+    another sweep on the same store is training, or has just stored as finished, is
+    left to it (status ``"elsewhere"``).
+
     Parameters
     ----------
     configs : sequence of dict
@@ -117,16 +126,37 @@ def execute_batch(configs, results_dir, *, n_threads: int | None = 1, family=Non
         grouped together.
     results_dir, n_threads, family, dataset
         As :func:`execute_run`.
+    parent_pid : int or None, default=None
+        The sweep's process. A worker process it started exits within a second of its
+        death (a SIGKILL'd sweep leaves no worker training on and writing into the store).
 
     Returns
     -------
     list of str
-        The runs' statuses.
+        The runs' statuses: ``"finished"``, ``"failed"`` or ``"elsewhere"``.
+
+    Raises
+    ------
+    StoreWriteError
+        If a run file cannot be written (the sweep ends; see :func:`run_suites`).
     """
+    _watch_parent(parent_pid)
+    with claim_runs(results_dir, [config["run_id"] for config in configs]) as claimed:
+        mine = [config for config in configs if config["run_id"] in claimed]
+        statuses = dict.fromkeys((config["run_id"] for config in configs), "elsewhere")
+        statuses.update(zip(claimed, _execute_claimed(mine, results_dir, n_threads=n_threads, family=family,
+                                                       dataset=dataset)))
+    return [statuses[config["run_id"]] for config in configs]
+
+
+def _execute_claimed(configs, results_dir, *, n_threads, family, dataset) -> list[str]:
+    """:func:`execute_batch`'s work on the runs it claimed."""
     import torch
 
     from ..models import fit_batched
 
+    if not configs:
+        return []
     if len(configs) == 1:
         return [execute_run(configs[0], results_dir, n_threads=n_threads, family=family, dataset=dataset)]
     if n_threads is not None:
@@ -152,6 +182,25 @@ def execute_batch(configs, results_dir, *, n_threads: int | None = 1, family=Non
         statuses.append(_store_run(results_dir, config, history, status, error, None, caught,
                                    wall_time / len(configs), torch.get_num_threads(), batch))
     return statuses
+
+
+_WATCHED_PARENT = None
+
+
+def _watch_parent(pid: int | None) -> None:
+    """In a worker process the sweep ``pid`` started, a daemon thread that ends the process
+    within half a second of the sweep's death (the process is re-parented)."""
+    global _WATCHED_PARENT
+    if pid is None or pid == os.getpid() or pid == _WATCHED_PARENT or os.getppid() != pid:
+        return  # the sweep's own process, a watched worker, or a remote worker that is not its child
+    _WATCHED_PARENT = pid
+
+    def watch():
+        while os.getppid() == pid:
+            time.sleep(0.5)
+        os._exit(1)  # the sweep is gone: its claims are released with this process
+
+    threading.Thread(target=watch, name="grokbeyond-sweep-watch", daemon=True).start()
 
 
 def batch_runs(configs, *, n_jobs: int = 1, max_replicates: int | None = None, family=None, dataset=None):
@@ -234,12 +283,15 @@ class SuiteSummary:
         Runs already stored as finished (not rerun).
     n_finished, n_failed : int
         Runs executed now, by outcome.
+    n_elsewhere : int
+        Runs left to another sweep on the same store that was training them.
     """
 
     n_runs: int
     n_skipped: int
     n_finished: int
     n_failed: int
+    n_elsewhere: int = 0
 
 
 def run_suite(suite: dict, results_dir, *, n_jobs: int = 1, scheduler: str | None = None,
@@ -307,40 +359,65 @@ def run_suites(suites, results_dir, *, n_jobs: int = 1, scheduler: str | None = 
 
     Raises
     ------
-    ValueError
+    InputError
         If two suites share a name (their runs would be told apart by nothing).
+    StoreWriteError
+        If the store cannot be written: checked before anything runs, and at every
+        run file (a full disk). The sweep ends; every run stored so far is kept.
+
+    Notes
+    -----
+    Several sweeps may run on one store at once (two terminals, two machines on a shared
+    file system): each run is claimed while it trains (:func:`claim_runs`), so each is
+    done once, and counted in ``n_elsewhere`` by the sweeps that left it. Runs are
+    expanded lazily and scheduled a chunk at a time, so a grid of millions of runs costs
+    no more memory than one of thousands.
     """
     names = [suite["name"] for suite in suites]
     if len(set(names)) != len(names):
-        raise ValueError(f"suite names must differ; got {names}.")
-    runs = [config for suite in suites for config in expand_suite(suite)]
+        raise InputError(f"suite names must differ; got {names}.")
+    runs = [expand_suite(suite) for suite in suites]  # lazy: memory does not grow with the grid
     done = finished_run_ids(results_dir)
-    todo = [config for config in runs if config["run_id"] not in done]
+
+    def pending():
+        return (config for suite_runs in runs for config in suite_runs if config["run_id"] not in done)
+
+    n_runs, n_todo = sum(map(len, runs)), sum(1 for _ in pending())
+    check_writable(results_dir)
     # The classes and functions themselves travel with each run, so that a family or dataset
     # registered in this process (a notebook's, say) is found in every worker.
-    families = {name: get_family(name) for name in {config["model"]["family"] for config in todo}}
-    datasets = {name: get_dataset(name) for name in {config["dataset"]["name"] for config in todo}}
+    families = {suite["model"]["family"]: get_family(suite["model"]["family"]) for suite in suites}
+    datasets = {suite["dataset"]["name"]: get_dataset(suite["dataset"]["name"]) for suite in suites}
+    counts = dict.fromkeys(("finished", "failed", "elsewhere"), 0)
     with _backend(scheduler, n_jobs) as client:
-        if batch:  # one batch of a group per worker (a remote cluster: its worker count)
-            workers = (joblib.effective_n_jobs(n_jobs) if client is None or scheduler == "local"
-                       else len(client.scheduler_info()["workers"]))
-            batches = batch_runs(todo, n_jobs=workers, max_replicates=max_replicates, family=families,
-                                 dataset=datasets)
-        else:
-            batches = [[config] for config in todo]
+        workers = (joblib.effective_n_jobs(n_jobs) if client is None or scheduler == "local"
+                   else len(client.scheduler_info()["workers"]))
+
+        def batches():  # grouped a chunk of pending runs at a time, so scheduling memory is bounded too
+            chunks = pending()
+            while chunk := list(itertools.islice(chunks, _CHUNK)):
+                yield from (batch_runs(chunk, n_jobs=workers, max_replicates=max_replicates, family=families,
+                                       dataset=datasets) if batch else ([config] for config in chunk))
+
         results = joblib.Parallel(n_jobs=n_jobs if scheduler is None else -1, return_as="generator")(
             joblib.delayed(execute_batch)(configs, str(results_dir), n_threads=None if n_jobs == 1 else 1,
                                           family=families[configs[0]["model"]["family"]],
-                                          dataset=datasets[configs[0]["dataset"]["name"]])
-            for configs in batches
+                                          dataset=datasets[configs[0]["dataset"]["name"]],
+                                          parent_pid=os.getpid())
+            for configs in batches()
         )
-        statuses = []
-        with tqdm(total=len(todo), desc=desc or ", ".join(names), unit="run", disable=not progress) as bar:
+        with tqdm(total=n_todo, desc=desc or ", ".join(names), unit="run", disable=not progress) as bar:
             for batch_statuses in results:
-                statuses += batch_statuses
+                for status in batch_statuses:
+                    counts[status] += 1
                 bar.update(len(batch_statuses))
-    return SuiteSummary(n_runs=len(runs), n_skipped=len(runs) - len(todo),
-                        n_finished=statuses.count("finished"), n_failed=statuses.count("failed"))
+    return SuiteSummary(n_runs=n_runs, n_skipped=n_runs - n_todo, n_finished=counts["finished"],
+                        n_failed=counts["failed"], n_elsewhere=counts["elsewhere"])
+
+
+#: Pending runs grouped into batches at a time (:func:`batch_runs` builds each one's data to see
+#: its shapes); a sweep of fewer runs is batched as one group.
+_CHUNK = 10_000
 
 
 @contextlib.contextmanager

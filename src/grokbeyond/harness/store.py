@@ -31,6 +31,7 @@ warnings, error and traceback. :func:`load_results` is the easy path back to one
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -44,7 +45,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-__all__ = ["SCHEMA", "STORE_VERSION", "StoreWarning", "finished_run_ids", "load_results", "migrate_store", "write_run"]
+from ..exceptions import InputError, StoreWarning, StoreWriteError
+
+__all__ = ["SCHEMA", "STORE_VERSION", "StoreWarning", "check_writable", "claim_runs", "finished_run_ids", "load_results",
+           "migrate_store", "write_run"]
 
 #: The version of the file layout; files of version 1 (wide, per-run columns) are migrated
 #: by :func:`migrate_store`.
@@ -60,10 +64,6 @@ SCHEMA = pa.schema([
 ])
 
 _META_KEY = b"grokbeyond.run"
-
-
-class StoreWarning(UserWarning):
-    """A file in a results store that is not a readable run file, named and skipped."""
 _INDEXED = re.compile(r"^(?P<quantity>.+)_(?P<index>\d+)$")
 _ID_COLUMNS = ("step", "split")
 
@@ -157,22 +157,72 @@ def write_run(results_dir, run_id: str, history: pd.DataFrame, meta: dict) -> Pa
         If the history lacks ``step`` / ``split``, has a non-numeric column, or has more
         than one row per step and split (a batched fit's replicates are stored as runs
         of their own).
+    StoreWriteError
+        If the file cannot be written (read-only store, full disk, a store path that is
+        a file); the message names the file. Nothing partial is left behind.
     """
     results_dir = Path(results_dir)
-    results_dir.mkdir(parents=True, exist_ok=True)
     table = _long_table(history.reset_index(drop=True), meta, run_id)
     metadata = {_META_KEY: json.dumps({**meta, "run_id": run_id, "store_version": STORE_VERSION}).encode()}
     table = table.replace_schema_metadata(metadata)
     final = results_dir / f"{run_id}.parquet"
-    handle, temporary = tempfile.mkstemp(dir=results_dir, prefix=f".{run_id}.", suffix=".tmp")
-    os.close(handle)
+    temporary = None
     try:
+        results_dir.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=results_dir, prefix=f".{run_id}.", suffix=".tmp")
+        os.close(handle)
         pq.write_table(table, temporary)
         os.replace(temporary, final)
+    except OSError as err:  # read-only, full disk, a path that is a file: the store's fault, not the run's
+        raise _write_error(final, err) from err
     finally:
-        if os.path.exists(temporary):
+        if temporary is not None and os.path.exists(temporary):
             os.unlink(temporary)
     return final
+
+
+def _write_error(path: Path, err: OSError) -> StoreWriteError:
+    reason = err.strerror or str(err)
+    return StoreWriteError(err.errno, f"cannot write to the results store ({reason})", str(path))
+
+
+def check_writable(results_dir) -> Path:
+    """Create the store if missing and check that a run file can be written in it.
+
+    A sweep calls it before it runs anything, so a store it cannot write ends the sweep
+    at once, not after the first run's training.
+
+    Parameters
+    ----------
+    results_dir : path-like
+        The store.
+
+    Returns
+    -------
+    pathlib.Path
+        The store.
+
+    Raises
+    ------
+    StoreWriteError
+        If the folder cannot be created or written (read-only, a path that is a file,
+        no space left); the message names the path.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from grokbeyond.harness import check_writable
+    >>> check_writable(tempfile.mkdtemp()).is_dir()
+    True
+    """
+    results_dir = Path(results_dir)
+    try:
+        results_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=results_dir, prefix=".write-check."):
+            pass
+    except OSError as err:
+        raise _write_error(results_dir, err) from err
+    return results_dir
 
 
 def _read_meta(path: Path) -> dict:
@@ -189,7 +239,7 @@ def _read_current_meta(path: Path) -> dict:
 
 def _check_version(path: Path, meta: dict) -> dict:
     if meta.get("store_version", 1) != STORE_VERSION:
-        raise ValueError(
+        raise InputError(
             f"{path} is in store format {meta.get('store_version', 1)} (one wide table per run, schemas differing "
             f"between runs); this grokbeyond reads format {STORE_VERSION}. Convert the store once with "
             f"'grokbeyond migrate --results-dir {path.parent}' (or grokbeyond.harness.migrate_store); nothing is "
@@ -214,16 +264,94 @@ def _stored_runs(results_dir: Path):
     the fix; a file the system refuses to read (permissions) raises as it is.
     """
     for path in _run_files(results_dir):
-        try:
-            meta = _read_meta(path)
-            rows = pq.read_table(path, columns=_ROW_COLUMNS) if meta.get("store_version", 1) == STORE_VERSION else None
-        except PermissionError:
-            raise
-        except (OSError, ValueError, KeyError, pa.ArrowException) as err:
-            warnings.warn(f"{path} is not a readable grokbeyond run file and is skipped ({type(err).__name__}: "
-                          f"{err}); move it out of the store or delete it.", StoreWarning, stacklevel=3)
-            continue
-        yield path, _check_version(path, meta), rows
+        read = _read_run_file(path, stacklevel=4)
+        if read is not None:
+            yield path, *read
+
+
+def _read_run_file(path: Path, *, stacklevel: int = 3):
+    """``(metadata, rows)`` of one run file (see :func:`_stored_runs`), or None (warned) if unreadable."""
+    try:
+        meta = _read_meta(path)
+        rows = pq.read_table(path, columns=_ROW_COLUMNS) if meta.get("store_version", 1) == STORE_VERSION else None
+    except PermissionError:
+        raise
+    except (OSError, ValueError, KeyError, pa.ArrowException) as err:
+        warnings.warn(f"{path} is not a readable grokbeyond run file and is skipped ({type(err).__name__}: "
+                      f"{err}); move it out of the store or delete it.", StoreWarning, stacklevel=stacklevel)
+        return None
+    return _check_version(path, meta), rows
+
+
+@contextlib.contextmanager
+def claim_runs(results_dir, run_ids):
+    """Claim runs for this process while it trains them, so that concurrent sweeps on one
+    store do each run once.
+
+    A run is claimed by an exclusive, non-blocking ``filelock`` lock on
+    ``<results_dir>/.locks/<run_id>.lock``, held until the ``with`` block ends. A run
+    another process holds, or one already stored as finished (by a sweep that held it a
+    moment ago), is not claimed. The lock is the operating system's (``flock``): a
+    sweep that is killed, even by SIGKILL, releases its claims with its process, so
+    none is left stuck.
+
+    Parameters
+    ----------
+    results_dir : path-like
+        The store.
+    run_ids : iterable of str
+        The runs to claim.
+
+    Yields
+    ------
+    list of str
+        The runs claimed, in the order given.
+
+    Raises
+    ------
+    StoreWriteError
+        If the lock folder cannot be created or written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from grokbeyond.harness import claim_runs
+    >>> store = tempfile.mkdtemp()
+    >>> with claim_runs(store, ["a", "b"]) as mine:
+    ...     with claim_runs(store, ["b", "c"]) as theirs:  # another sweep: "b" is taken
+    ...         print(mine, theirs)
+    ['a', 'b'] ['c']
+    """
+    import filelock
+
+    folder = Path(results_dir) / ".locks"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise _write_error(folder, err) from err
+    with contextlib.ExitStack() as held:
+        claimed = []
+        for run in run_ids:
+            lock = filelock.FileLock(folder / f"{run}.lock", timeout=0)
+            try:
+                lock.acquire()
+            except filelock.Timeout:
+                continue
+            except OSError as err:
+                raise _write_error(folder / f"{run}.lock", err) from err
+            held.callback(lock.release)
+            if not _is_finished(Path(results_dir) / f"{run}.parquet"):
+                claimed.append(run)
+        yield claimed
+
+
+def _is_finished(path: Path) -> bool:
+    if not path.exists():
+        return False
+    with warnings.catch_warnings():  # an unreadable file is rerun; the sweep's own read warned about it
+        warnings.simplefilter("ignore", StoreWarning)
+        read = _read_run_file(path)
+    return read is not None and read[0].get("status") == "finished"
 
 
 def finished_run_ids(results_dir) -> set[str]:

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-import itertools
 import json
+import math
+import operator
 import tomllib
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
 
+from ..exceptions import InputError
 from ..registry import get_dataset, get_family
 
-__all__ = ["check_suite", "expand_suite", "load_suite", "make_run", "override_suite", "run_id"]
+__all__ = ["SuiteRuns", "check_suite", "expand_suite", "load_suite", "make_run", "override_suite", "run_id"]
 
 _SECTIONS = {"name", "description", "experiment", "seeds", "dataset", "model", "grid", "cases", "quick"}
 _QUICK_KEYS = {"seeds", "settings", "grid", "cases"}
@@ -67,15 +70,19 @@ def load_suite(path, *, quick: bool = False) -> dict:
     ------
     FileNotFoundError
         If the file does not exist.
-    ValueError
-        If the TOML is invalid or a section, dataset, family, grid key, case or seed
-        list is wrong; the message names it.
+    InputError
+        If the file cannot be read as text, the TOML is invalid, or a section, dataset,
+        family, grid key, case or seed list is wrong; the message names it.
     """
     path = Path(path)
     try:
-        suite = tomllib.loads(path.read_text())
+        suite = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no suite file {path}.") from None
+    except (OSError, UnicodeDecodeError) as err:  # a folder, no permission, a binary file
+        raise InputError(f"cannot read the suite file {path}: {getattr(err, 'strerror', None) or err}.") from None
     except tomllib.TOMLDecodeError as err:
-        raise ValueError(f"{path} is not valid TOML: {err}") from None
+        raise InputError(f"{path} is not valid TOML: {err}") from None
     check_suite(suite, source=str(path))
     reduced = suite.pop("quick", None)
     if quick and reduced:
@@ -87,62 +94,62 @@ def check_suite(suite: dict, source: str = "suite") -> None:
     """Raise a ValueError naming what is wrong with a suite dict (see :func:`load_suite`)."""
     unknown = set(suite) - _SECTIONS
     if unknown:
-        raise ValueError(f"{source}: unknown key(s) {sorted(unknown)}; a suite has {sorted(_SECTIONS)}.")
+        raise InputError(f"{source}: unknown key(s) {sorted(unknown)}; a suite has {sorted(_SECTIONS)}.")
     for key in ("name", "seeds", "dataset", "model"):
         if key not in suite:
-            raise ValueError(f"{source}: missing {key!r}.")
+            raise InputError(f"{source}: missing {key!r}.")
     if not isinstance(suite["name"], str) or not suite["name"].strip():
-        raise ValueError(f"{source}: name must be a non-empty string; got {suite['name']!r}.")
+        raise InputError(f"{source}: name must be a non-empty string; got {suite['name']!r}.")
     seeds = suite["seeds"]
     if not isinstance(seeds, list) or not seeds or not all(
             isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
-        raise ValueError(f"{source}: seeds must be a non-empty list of non-negative ints; got {seeds!r}.")
+        raise InputError(f"{source}: seeds must be a non-empty list of non-negative ints; got {seeds!r}.")
     for section in ("dataset", "model", "grid", "quick"):
         if section in suite and not isinstance(suite[section], dict):
-            raise ValueError(f"{source}: [{section}] must be a table; got {suite[section]!r}.")
+            raise InputError(f"{source}: [{section}] must be a table; got {suite[section]!r}.")
     try:
         make = get_dataset(suite["dataset"].get("name"))
     except (ValueError, TypeError) as err:
-        raise ValueError(f"{source}: [dataset] name: {err}") from None
+        raise InputError(f"{source}: [dataset] name: {err}") from None
     try:
         family = get_family(suite["model"].get("family"))
     except (ValueError, TypeError) as err:
-        raise ValueError(f"{source}: [model] family: {err}") from None
+        raise InputError(f"{source}: [model] family: {err}") from None
     quick = suite.get("quick", {})
     if set(quick) - _QUICK_KEYS:
-        raise ValueError(f"{source}: [quick] takes {sorted(_QUICK_KEYS)}; got {sorted(set(quick) - _QUICK_KEYS)}.")
+        raise InputError(f"{source}: [quick] takes {sorted(_QUICK_KEYS)}; got {sorted(set(quick) - _QUICK_KEYS)}.")
     suite.setdefault("grid", {})
     suite.setdefault("cases", [])
     for key, values in suite["grid"].items():
         _check_key(key, f"{source}: grid key")
         if not isinstance(values, list) or not values:
-            raise ValueError(f"{source}: grid {key!r} must be a non-empty list of values; got {values!r}.")
+            raise InputError(f"{source}: grid {key!r} must be a non-empty list of values; got {values!r}.")
     if not isinstance(suite["cases"], list) or not all(isinstance(c, dict) for c in suite["cases"]):
-        raise ValueError(f"{source}: cases must be an array of tables ([[cases]]).")
+        raise InputError(f"{source}: cases must be an array of tables ([[cases]]).")
     for case in suite["cases"]:
         for key in case:
             if key != "label":
                 _check_key(key, f"{source}: case key")
             if key in suite["grid"]:
-                raise ValueError(f"{source}: {key!r} is both in [grid] and in a case; set it in one place.")
+                raise InputError(f"{source}: {key!r} is both in [grid] and in a case; set it in one place.")
     case_keys = {k for case in suite["cases"] for k in case if k != "label"}
     grid = {section: {k.partition(".")[2] for k in (*suite["grid"], *case_keys) if k.startswith(section + ".")}
             for section in ("dataset", "model")}
     accepted = set(inspect.signature(make).parameters) - {"random_state"}
     unknown = ({k for k in suite["dataset"] if k != "name"} | grid["dataset"]) - accepted - _TRANSFORMS
     if unknown:
-        raise ValueError(f"{source}: unknown parameter(s) {sorted(unknown)} of dataset "
+        raise InputError(f"{source}: unknown parameter(s) {sorted(unknown)} of dataset "
                          f"{suite['dataset']['name']!r}; it takes {sorted(accepted | _TRANSFORMS)}.")
     unknown = ({k for k in suite["model"] if k != "family"} | grid["model"]) - set(family().get_params())
     if unknown:
-        raise ValueError(f"{source}: unknown parameter(s) {sorted(unknown)} of model family "
+        raise InputError(f"{source}: unknown parameter(s) {sorted(unknown)} of model family "
                          f"{suite['model']['family']!r}.")
 
 
 def _check_key(key, what):
     section, _, name = key.partition(".")
     if section not in ("dataset", "model") or not name or name in ("name", "family"):
-        raise ValueError(f"{what} {key!r} must be 'dataset.PARAM' or 'model.PARAM'.")
+        raise InputError(f"{what} {key!r} must be 'dataset.PARAM' or 'model.PARAM'.")
 
 
 def override_suite(suite: dict, *, name=None, seeds=None, settings=None, grid=None, cases=None) -> dict:
@@ -201,31 +208,79 @@ def run_id(config: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
-def expand_suite(suite: dict) -> list[dict]:
+def expand_suite(suite: dict) -> SuiteRuns:
     """Expand a suite into one config per grid cell, case and seed (in that nesting order).
+
+    The expansion is lazy, as ``range`` is: its length is known at once and each
+    config is made when it is read, so a grid of millions of runs costs no memory
+    until its runs are read (``grokbeyond run --dry-run`` streams them).
 
     Returns
     -------
-    list of dict
-        Each ``{"suite", "dataset", "model", "seed", "run_id"}`` (and ``"case"``, the
-        case's label, where the case has one), where ``dataset`` and ``model`` hold the
-        run's full parameters.
+    SuiteRuns
+        A sequence (``len``, indexing, iteration) of dicts
+        ``{"suite", "dataset", "model", "seed", "run_id"}`` (and ``"case"``, the case's
+        label, where the case has one), where ``dataset`` and ``model`` hold the run's
+        full parameters.
+
+    Raises
+    ------
+    InputError
+        If the suite is not valid (see :func:`check_suite`).
+
+    Examples
+    --------
+    >>> from grokbeyond.harness import expand_suite
+    >>> suite = {"name": "s", "seeds": [0, 1], "dataset": {"name": "sparse_parity"},
+    ...          "model": {"family": "logistic"}, "grid": {"model.lr": [0.1, 0.2, 0.3]}}
+    >>> runs = expand_suite(suite)
+    >>> len(runs), runs[-1]["model"], runs[-1]["seed"]
+    (6, {'family': 'logistic', 'lr': 0.3}, 1)
     """
     check_suite(suite)
-    keys = list(suite["grid"])
-    runs = []
-    for values in itertools.product(*(suite["grid"][k] for k in keys)):
-        for case in suite["cases"] or [{}]:
-            dataset, model = dict(suite["dataset"]), dict(suite["model"])
-            for key, value in [*zip(keys, values), *((k, v) for k, v in case.items() if k != "label")]:
-                section, _, name = key.partition(".")
-                (dataset if section == "dataset" else model)[name] = value
-            for seed in suite["seeds"]:
-                config = {"suite": suite["name"], "dataset": dataset, "model": model, "seed": seed}
-                if "label" in case:
-                    config["case"] = case["label"]
-                runs.append({**config, "run_id": run_id(config)})
-    return runs
+    return SuiteRuns(suite)
+
+
+class SuiteRuns(Sequence):
+    """The runs of a suite as a lazy sequence (see :func:`expand_suite`)."""
+
+    def __init__(self, suite: dict):
+        self._suite = suite
+        self._keys = list(suite["grid"])
+        self._cases = suite["cases"] or [{}]
+        # run i is (grid cell, case, seed) in mixed radix, the last grid key varying fastest among the cells
+        self._radix = [len(suite["grid"][k]) for k in self._keys] + [len(self._cases), len(suite["seeds"])]
+
+    def __len__(self) -> int:
+        return math.prod(self._radix)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        i = operator.index(i)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(f"run index out of range for {len(self)} runs")
+        digits = []
+        for base in reversed(self._radix):
+            i, digit = divmod(i, base)
+            digits.append(digit)
+        *cell, case_index, seed_index = reversed(digits)
+        suite, case = self._suite, self._cases[case_index]
+        dataset, model = dict(suite["dataset"]), dict(suite["model"])
+        settings = [*((k, suite["grid"][k][d]) for k, d in zip(self._keys, cell)),
+                    *((k, v) for k, v in case.items() if k != "label")]
+        for key, value in settings:
+            section, _, name = key.partition(".")
+            (dataset if section == "dataset" else model)[name] = value
+        config = {"suite": suite["name"], "dataset": dataset, "model": model, "seed": suite["seeds"][seed_index]}
+        if "label" in case:
+            config["case"] = case["label"]
+        return {**config, "run_id": run_id(config)}
+
+    def __repr__(self) -> str:
+        return f"SuiteRuns({self._suite['name']!r}, {len(self)} runs)"
 
 
 def make_run(config: dict, *, family=None, dataset=None):
@@ -267,7 +322,7 @@ def make_run(config: dict, *, family=None, dataset=None):
     if config["dataset"].get("signed_labels", False):
         labels = np.union1d(data.y_train, data.y_test)
         if not np.isin(labels, (0, 1)).all():
-            raise ValueError(f"signed_labels needs labels 0/1; dataset {config['dataset']['name']!r} has "
+            raise InputError(f"signed_labels needs labels 0/1; dataset {config['dataset']['name']!r} has "
                              f"{labels.tolist()[:10]}.")
         data = Bunch(**{**data, "y_train": 2.0 * data.y_train - 1.0, "y_test": 2.0 * data.y_test - 1.0})
     estimator_class = family if family is not None else get_family(config["model"]["family"])

@@ -24,6 +24,7 @@ from sklearn.utils import Bunch
 from tqdm.auto import tqdm
 
 from .._random import torch_generator
+from ..exceptions import NumericalError
 
 __all__ = ["HISTORY_COLUMNS", "NumericalError", "fit_batched", "fit_replicates"]
 
@@ -35,25 +36,6 @@ HISTORY_COLUMNS = ("step", "split", "objective", "data_fit", "complexity", "loss
 #: reported, not recorded up to an overflow. The RFM does not minimise its objective (its RKHS
 #: norm can jump by 10¹² for one iteration and come back) and is not checked.
 RUNAWAY = 1e10
-
-
-class NumericalError(RuntimeError):
-    """A numerical failure during ``fit`` (non-finite objective, failed Cholesky).
-
-    Attributes
-    ----------
-    step : int
-        The optimisation step at which the failure was detected: the failing step
-        for an exception (a failed Cholesky), else the first evaluated step whose
-        objective is not finite.
-    history : pandas.DataFrame
-        The ``history_`` rows recorded before the failure, so a sweep can store them.
-    """
-
-    def __init__(self, message: str, *, step: int, history: pd.DataFrame):
-        super().__init__(message)
-        self.step = step
-        self.history = history
 
 
 # ---- the optimiser step ------------------------------------------------------------

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from .._version import __version__
+from ..exceptions import InputError
 from ..grokking import detect_grokking, summarise_grokking
 from .figures import plot_comparison
 from .pages import _cell_name, _varying
@@ -131,7 +132,7 @@ def write_comparison_report(results_dir, *, report_dir=None, suites=None, run_id
         order = {name: i for i, name in enumerate(suites)}
         runs = runs[runs["suite"].isin(order)].sort_values("suite", key=lambda s: s.map(order), kind="stable")
     if runs.empty:
-        raise ValueError(f"{results_dir} holds no run of the comparison.")
+        raise InputError(f"{results_dir} holds no run of the comparison.")
     swept = [c for c in _varying(runs) if c not in ("family", "suite")]
     runs = runs.assign(cell=runs.apply(lambda r: ", ".join(filter(None, [r["family"], _cell_name(r, swept)])),
                                        axis=1))

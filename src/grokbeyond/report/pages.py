@@ -9,6 +9,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
+from ..exceptions import InputError
 from ..grokking import PHASES, fit_exponential_gap, grokking_table
 from .figures import _check_columns, plot_sweep, plot_trajectories
 
@@ -201,7 +202,7 @@ def write_store_report(results_dir, out_dir, *, metric="accuracy", threshold=0.9
     histories, runs = load_results(results_dir)
     finished = runs[runs["status"] == "finished"]
     if finished.empty:
-        raise ValueError(f"{results_dir} holds no finished run.")
+        raise InputError(f"{results_dir} holds no finished run.")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     histories = histories[histories["run_id"].isin(finished["run_id"])]
@@ -213,9 +214,9 @@ def write_store_report(results_dir, out_dir, *, metric="accuracy", threshold=0.9
             swept = rest
     for name in [*(phase_axes or ()), *([gap_against] if gap_against else [])]:
         if name not in swept:
-            raise ValueError(f"{name!r} is not swept in {results_dir}; swept: {swept}.")
+            raise InputError(f"{name!r} is not swept in {results_dir}; swept: {swept}.")
     if phase_axes is not None and len(phase_axes) != 2:
-        raise ValueError(f"phase_axes takes two parameters; got {list(phase_axes)}.")
+        raise InputError(f"phase_axes takes two parameters; got {list(phase_axes)}.")
     if gap_against is None and "dataset.n_concealed" in swept:
         gap_against = "dataset.n_concealed"
     if swept:  # a grid cell is named by its swept parameters, e.g. "lr=0.01, n_train=200"

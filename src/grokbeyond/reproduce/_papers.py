@@ -33,6 +33,7 @@ from pathlib import Path
 import pandas as pd
 
 from .._version import __version__
+from ..exceptions import InputError
 from ..harness import load_results, load_suite, run_suites
 from ._claims import claims_table, suite_results
 
@@ -90,7 +91,7 @@ class Paper:
         wanted = [e.strip() for e in experiments if e.strip()]
         unknown = [e for e in wanted if e.lower() not in known]
         if unknown or not wanted:
-            raise ValueError(f"{self.name} has no experiment(s) {unknown}; it has {sorted(set(known.values()))}.")
+            raise InputError(f"{self.name} has no experiment(s) {unknown}; it has {sorted(set(known.values()))}.")
         wanted = {e.lower() for e in wanted}
         return [s for s in suites if str(s.get("experiment", s["name"])).lower() in wanted]
 
@@ -184,7 +185,7 @@ def get_paper(name: str) -> Paper:
     papers = available_papers()
     name = name.replace("_", "-") if isinstance(name, str) else name
     if name not in papers:
-        raise ValueError(f"unknown paper {name!r}; grokbeyond reproduces {sorted(papers)}.")
+        raise InputError(f"unknown paper {name!r}; grokbeyond reproduces {sorted(papers)}.")
     return papers[name]
 
 
@@ -301,7 +302,7 @@ def write_paper_report(name: str, results_dir, *, report_dir=None, reference_dir
     results_dir = Path(results_dir)
     histories, runs = load_results(results_dir)
     if runs.empty:
-        raise ValueError(f"{results_dir} holds no runs.")
+        raise InputError(f"{results_dir} holds no runs.")
     report_dir = Path(report_dir) if report_dir is not None else results_dir / "report"
     report_dir.mkdir(parents=True, exist_ok=True)
     claims_module, page = paper.claims_module(), paper.page_module()

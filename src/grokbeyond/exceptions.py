@@ -1,0 +1,76 @@
+"""The exceptions and warnings grokbeyond raises on purpose (scikit-learn's ``sklearn.exceptions``).
+
+============================ =================================================================
+:class:`InputError`          a setting, suite, option or store a user gave that grokbeyond
+                             cannot use; the message names it (a ``ValueError`` and a
+                             ``TypeError``)
+:class:`NumericalError`      a numerical failure in ``fit``, with the step and the history so
+                             far (a ``RuntimeError``)
+:class:`StoreWriteError`     a run file the store could not write (read-only, full disk, a
+                             path that is a file); ends a sweep (an ``OSError``)
+:class:`StoreWarning`        a file in a store that is not a readable run file, named and
+                             skipped
+============================ =================================================================
+
+The command line shows an :class:`InputError` (and any other error raised while it checks
+its options, suites and store, before anything runs) as a one-line usage error with exit
+code 2, a :class:`StoreWriteError` as a one-line message with exit code 1, and anything else
+with its traceback (exit code 1): an error that is not the user's is a bug to report.
+
+This module imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+__all__ = ["InputError", "NumericalError", "StoreWarning", "StoreWriteError"]
+
+
+class InputError(ValueError, TypeError):
+    """A user's setting, suite, command-line option or store that grokbeyond cannot use.
+
+    Both a ``ValueError`` and a ``TypeError`` (as scikit-learn's parameter validation
+    error is), so ``except ValueError`` or ``except TypeError`` still catches it; the
+    message names the offending setting, key or file and, where there is one, the fix.
+
+    Examples
+    --------
+    >>> from grokbeyond.exceptions import InputError
+    >>> from grokbeyond.reproduce import get_paper
+    >>> try:
+    ...     get_paper("nosuchpaper")
+    ... except InputError as err:
+    ...     print(str(err).split(";")[0])
+    unknown paper 'nosuchpaper'
+    """
+
+
+class NumericalError(RuntimeError):
+    """A numerical failure during ``fit`` (non-finite objective, failed Cholesky, runaway).
+
+    Attributes
+    ----------
+    step : int
+        The optimisation step at which the failure was detected: the failing step
+        for an exception (a failed Cholesky), else the first evaluated step whose
+        objective is not finite.
+    history : pandas.DataFrame
+        The ``history_`` rows recorded before the failure, so a sweep can store them.
+    """
+
+    def __init__(self, message: str, *, step: int, history):
+        super().__init__(message)
+        self.step = step
+        self.history = history
+
+
+class StoreWriteError(OSError):
+    """A run file that could not be written: the store is read-only, the disk is full, or
+    the store's path is not a folder.
+
+    It is not one run's failure, so it ends the sweep (every run already stored is kept;
+    a rerun does what is left). ``filename`` is the path that could not be written.
+    """
+
+
+class StoreWarning(UserWarning):
+    """A file in a results store that is not a readable run file, named and skipped."""
