@@ -66,19 +66,80 @@ def test_run_with_seeds_set_quick_and_dry_run(tmp_path):
     assert "stored" in again.output and "'max_iter': 2" in again.output
 
 
+BAD_FILES = {
+    "notoml.toml": "name = [",
+    "binary.toml": "\udcff",
+    "table.toml": 'name = "t"\nseeds = [0]\ndataset = 3\n[model]\nfamily = "logistic"\n',
+    "seeds.toml": SUITE.replace("seeds = [0]", "seeds = [true]"),
+    "grid.toml": SUITE + '[grid]\n"model.lr" = 0.1\n',
+    "family.toml": SUITE.replace('family = "logistic"', 'family = "nosuch"'),
+}
+
+
 @pytest.mark.parametrize("args, message", [
     (["run", "missing.toml"], "missing.toml"),
+    (["run", "{tmp}"], "cannot read the suite file"),
+    (["run", "{tmp}/notoml.toml"], "not valid TOML"),
+    (["run", "{tmp}/binary.toml"], "cannot read the suite file"),
+    (["run", "{tmp}/table.toml"], "must be a table"),
+    (["run", "{tmp}/seeds.toml"], "seeds"),
+    (["run", "{tmp}/grid.toml"], "model.lr"),
+    (["run", "{tmp}/family.toml"], "nosuch"),
+    (["run", "{suite}", "{suite}"], "suite names must differ"),
     (["run", "{suite}", "--seeds", "a,b"], "--seeds"),
+    (["run", "{suite}", "--seeds", ","], "--seeds"),
     (["run", "{suite}", "--set", "lr=1"], "OWNER.KEY=VALUE"),
     (["run", "{suite}", "--set", "model.depth=3"], "depth"),
+    (["run", "{suite}", "--set", "model.family=mlp"], "model.family"),
+    (["report", "--results-dir", "{tmp}/none"], "no results store"),
+    (["report", "--results-dir", "{tmp}/empty"], "holds no finished run"),
+    (["report", "--results-dir", "{tmp}/stored", "--metric", "nosuch"], "nosuch"),
+    (["report", "--results-dir", "{tmp}/stored", "--threshold", "nan"], "threshold"),
+    (["report", "--results-dir", "{tmp}/stored", "--phase-axes", "model.lr,model.depth"], "not swept"),
+    (["report", "--results-dir", "{tmp}/stored", "--gap-against", "dataset.n_bits"], "not swept"),
     (["reproduce", "nosuchpaper"], "unknown paper"),
     (["reproduce", "miller2023", "--experiments", "E99"], "E99"),
+    (["reproduce", "miller2023", "--report-only", "--results-dir", "{tmp}/none"], "run without --report-only"),
+    (["compare", "--families", "nosuch"], "nosuch"),
+    (["compare", "--families", "logistic", "--set", "dataset.n_bits=nan", "--results-dir", "{tmp}/c"], "n_bits"),
+    (["compare", "--families", "logistic", "--set", "mlp.lr=0.1", "--results-dir", "{tmp}/c"], "mlp"),
+    (["compare", "--report-only", "--results-dir", "{tmp}/none"], "run without --report-only"),
     (["migrate", "--results-dir", "{tmp}/none"], "no results store"),
 ])
 def test_a_users_mistake_is_a_usage_error_without_traceback(tmp_path, args, message):
     path = tmp_path / "suite.toml"
     path.write_text(SUITE)
+    for name, text in BAD_FILES.items():
+        (tmp_path / name).write_text(text, errors="surrogateescape")
+    (tmp_path / "empty").mkdir()
+    if "stored" in " ".join(args):
+        assert runner.invoke(app, ["run", str(path), "--results-dir", str(tmp_path / "stored")]).exit_code == 0
     args = [a.format(suite=path, tmp=tmp_path) for a in args]
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output
-    assert message in result.output and "Traceback" not in result.output
+    assert isinstance(result.exception, SystemExit)
+    assert message in " ".join(result.output.replace("│", " ").split()) and "Traceback" not in result.output
+
+
+def test_a_store_that_cannot_be_written_is_one_line_and_exit_1(tmp_path):
+    path, store = tmp_path / "suite.toml", tmp_path / "file"
+    path.write_text(SUITE)
+    store.write_text("a file, not a folder")
+    result = runner.invoke(app, ["run", str(path), "--results-dir", str(store)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert "cannot write to the results store" in result.output and str(store) in result.output
+    assert "Traceback" not in result.output
+
+
+def test_an_internal_error_keeps_its_traceback_and_exit_1(tmp_path, monkeypatch):
+    from grokbeyond.harness import executors
+
+    def bug(*args, **kwargs):
+        raise ValueError("a bug inside grokbeyond")
+
+    monkeypatch.setattr(executors, "batch_runs", bug)
+    path = tmp_path / "suite.toml"
+    path.write_text(SUITE)
+    result = runner.invoke(app, ["run", str(path), "--results-dir", str(tmp_path / "store")])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, ValueError) and str(result.exception) == "a bug inside grokbeyond"

@@ -13,6 +13,8 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils import check_scalar
 
+from .exceptions import InputError
+
 __all__ = ["check_number"]
 
 
@@ -40,10 +42,10 @@ def check_number(x, name, target_type, *, min_val=None, max_val=None, include_bo
 
     Raises
     ------
-    TypeError
-        If ``x`` is a boolean or not of ``target_type``.
-    ValueError
-        If ``x`` is NaN, infinite (unless ``allow_inf``) or out of its range.
+    InputError
+        (a ``TypeError`` and a ``ValueError``) If ``x`` is a boolean or not of
+        ``target_type``, or is NaN, infinite (unless ``allow_inf``) or out of its range;
+        the message starts with ``name``.
 
     Examples
     --------
@@ -52,16 +54,20 @@ def check_number(x, name, target_type, *, min_val=None, max_val=None, include_bo
     >>> check_number(float("nan"), "lr", Real, min_val=0.0)
     Traceback (most recent call last):
     ...
-    ValueError: lr must be a number; got nan.
+    grokbeyond.exceptions.InputError: lr must be a number; got nan.
     """
     if isinstance(x, (bool, np.bool_)):
-        raise TypeError(f"{name} must be {_kind(target_type)}, not a boolean; got {x!r}.")
+        raise InputError(f"{name} must be {_kind(target_type)}, not a boolean; got {x!r}.")
     if isinstance(x, Real) and not isinstance(x, Integral):
         if math.isnan(x):
-            raise ValueError(f"{name} must be a number; got nan.")
+            raise InputError(f"{name} must be a number; got nan.")
         if math.isinf(x) and not allow_inf:
-            raise ValueError(f"{name} must be finite; got {x}.")
-    return check_scalar(x, name, target_type, min_val=min_val, max_val=max_val, include_boundaries=include_boundaries)
+            raise InputError(f"{name} must be finite; got {x}.")
+    try:
+        return check_scalar(x, name, target_type, min_val=min_val, max_val=max_val,
+                            include_boundaries=include_boundaries)
+    except (TypeError, ValueError) as err:
+        raise InputError(str(err)) from None
 
 
 def _kind(target_type) -> str:

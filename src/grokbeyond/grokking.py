@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._validation import check_number
 from ._random import numpy_generator
+from ._validation import check_number
+from .exceptions import InputError
 
 __all__ = [
     "GrokkingResult",
@@ -38,12 +39,12 @@ _HIGHER_IS_BETTER = {"accuracy": True, "sign_accuracy": True, "threshold_accurac
 
 def _check_history(history, metric: str) -> pd.DataFrame:
     if not isinstance(history, pd.DataFrame):
-        raise TypeError(f"history must be a pandas DataFrame (an estimator's history_); got {type(history).__name__}.")
+        raise InputError(f"history must be a pandas DataFrame (an estimator's history_); got {type(history).__name__}.")
     missing = {"step", "split", metric} - set(history.columns)
     if missing:
-        raise ValueError(f"history lacks the column(s) {sorted(missing)}; it has {list(history.columns)}.")
+        raise InputError(f"history lacks the column(s) {sorted(missing)}; it has {list(history.columns)}.")
     if history.duplicated(["step", "split"]).any():
-        raise ValueError(
+        raise InputError(
             "history holds several rows per (step, split), i.e. several runs; "
             "pass one run's history (e.g. group by seed and call detect_grokking per group)."
         )
@@ -86,7 +87,7 @@ def first_crossing(history, split, metric="accuracy", threshold=0.95, *, higher_
     higher = _direction(metric, higher_is_better)
     rows = history[history["split"] == split].sort_values("step")
     if rows.empty:
-        raise ValueError(f"history has no rows for split {split!r}.")
+        raise InputError(f"history has no rows for split {split!r}.")
     values = rows[metric].to_numpy(dtype=float)
     if higher:
         reached = values > threshold if strict else values >= threshold
@@ -100,7 +101,7 @@ def _direction(metric, higher_is_better):
     if higher_is_better is not None:
         return bool(higher_is_better)
     if metric not in _HIGHER_IS_BETTER:
-        raise ValueError(
+        raise InputError(
             f"Cannot infer whether higher {metric!r} is better; pass higher_is_better=True or False."
         )
     return _HIGHER_IS_BETTER[metric]
@@ -369,9 +370,9 @@ def summarise_grokking(results, *, confidence_level=0.95, n_resamples=9999, rand
     """
     results = list(results)
     if not results:
-        raise ValueError("results is empty: summarise_grokking needs at least one GrokkingResult.")
+        raise InputError("results is empty: summarise_grokking needs at least one GrokkingResult.")
     if not all(isinstance(r, GrokkingResult) for r in results):
-        raise TypeError("results must contain GrokkingResult objects (from detect_grokking).")
+        raise InputError("results must contain GrokkingResult objects (from detect_grokking).")
     gaps = np.array([r.gap for r in results if r.gap is not None], dtype=float)
     _, low, high = median_ci(gaps, confidence_level=confidence_level, n_resamples=n_resamples,
                              random_state=random_state)
@@ -416,7 +417,7 @@ def grokking_table(histories, by="seed", **kwargs) -> pd.DataFrame:
     keys = [by] if isinstance(by, str) else list(by)
     missing = set(keys) - set(histories.columns)
     if missing:
-        raise ValueError(f"histories lacks the run column(s) {sorted(missing)}.")
+        raise InputError(f"histories lacks the run column(s) {sorted(missing)}.")
     rows = []
     for key, run in histories.groupby(keys, sort=True, observed=True):
         key = key if isinstance(key, tuple) else (key,)
@@ -503,10 +504,10 @@ def fit_exponential_gap(x, gaps, *, confidence_level=0.95) -> ExponentialFit:
     x = np.asarray(x, dtype=float)
     gaps = np.array([np.nan if g is None else g for g in gaps], dtype=float)
     if x.shape != gaps.shape or x.ndim != 1:
-        raise ValueError(f"x and gaps must be 1-d of one length; got shapes {x.shape} and {gaps.shape}.")
+        raise InputError(f"x and gaps must be 1-d of one length; got shapes {x.shape} and {gaps.shape}.")
     kept = ~np.isnan(gaps)
     if kept.sum() < 3 or np.unique(x[kept]).size < 2:
-        raise ValueError("fit_exponential_gap needs at least three uncensored runs at two or more distinct x; "
+        raise InputError("fit_exponential_gap needs at least three uncensored runs at two or more distinct x; "
                          f"got {int(kept.sum())} uncensored at x = {sorted(set(x[kept].tolist()))}.")
     log_gap = np.log(np.maximum(gaps[kept], 1.0))
     n = int(kept.sum())

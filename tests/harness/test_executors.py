@@ -110,3 +110,113 @@ def test_a_suite_without_a_test_split_runs_on_its_training_set(tmp_path):
     histories, runs = load_results(tmp_path)
     assert summary.n_finished == 2 and (runs["status"] == "finished").all()
     assert set(histories["split"]) == {"train"} and len(histories) == 2 * 5
+
+
+# ---- faults: concurrent sweeps, a killed sweep, a store that cannot be written ------------------------
+QUICK = """
+name = "concurrent"
+seeds = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+[dataset]
+name = "sparse_parity"
+n_bits = 6
+k = 2
+n_train = 40
+n_test = 20
+[model]
+family = "logistic"
+max_iter = 30
+eval_every = 10
+"""
+
+
+def test_concurrent_sweeps_on_one_store_do_each_run_once(tmp_path, monkeypatch):
+    import threading
+
+    from grokbeyond.harness import executors
+
+    writes, write_run = [], executors.write_run
+
+    def counted(results_dir, run_id, history, meta):
+        writes.append(run_id)
+        return write_run(results_dir, run_id, history, meta)
+
+    monkeypatch.setattr(executors, "write_run", counted)
+    suite, store = _suite(tmp_path, QUICK), tmp_path / "store"
+    summaries = [None] * 3
+    start = threading.Barrier(3)
+
+    def sweep(i):
+        start.wait()
+        summaries[i] = run_suite(suite, store, progress=False, batch=False)
+
+    threads = [threading.Thread(target=sweep, args=(i,)) for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(writes) == sorted({config["run_id"] for config in expand_suite(suite)})  # each run written once
+    assert sum(s.n_finished for s in summaries) == 10
+    assert all(s.n_finished + s.n_skipped + s.n_elsewhere == 10 for s in summaries)
+    assert (load_results(store)[1]["status"] == "finished").sum() == 10
+
+
+SLOW = """
+name = "killed"
+seeds = [0, 1, 2, 3]
+[dataset]
+name = "sparse_parity"
+n_bits = 6
+k = 2
+n_train = 40
+n_test = 20
+[model]
+family = "mlp"
+hidden_size = 8
+batch_size = 8
+max_iter = 100000000
+eval_every = 1000000
+"""
+
+
+def test_a_killed_sweep_leaves_no_worker_no_claim_and_no_damaged_file(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import warnings
+
+    import psutil
+
+    from grokbeyond.harness import claim_runs
+
+    path, store = tmp_path / "suite.toml", tmp_path / "store"
+    path.write_text(SLOW)
+    ids = [config["run_id"] for config in expand_suite(load_suite(path))]
+    sweep = subprocess.Popen([sys.executable, "-c", "from grokbeyond.cli import app; app()", "run", str(path),
+                              "--results-dir", str(store), "--n-jobs", "2", "--no-batch"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # until both workers train (hold a claim)
+            time.sleep(0.5)
+            if store.is_dir():
+                with claim_runs(store, ids) as free:
+                    if len(free) == len(ids) - 2:
+                        break
+        else:
+            raise AssertionError("the sweep's workers never claimed their runs")
+        workers = psutil.Process(sweep.pid).children(recursive=True)
+        os.kill(sweep.pid, signal.SIGKILL)
+        sweep.wait()
+        gone, alive = psutil.wait_procs(workers, timeout=5)
+        assert alive == []  # no orphan trains on (or writes) after its sweep is killed
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()
+    with claim_runs(store, ids) as free:
+        assert free == ids  # the killed sweep's claims went with it
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a damaged run file would warn
+        assert len(load_results(store)[1]) == 0

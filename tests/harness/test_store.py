@@ -173,6 +173,21 @@ def test_unreadable_files_are_named_and_skipped_and_a_resume_reruns_their_runs(t
     assert again_runs["run_id"].tolist() == runs["run_id"].tolist()
 
 
+def test_pages_list_the_files_they_skipped(tmp_path):
+    from grokbeyond.report import write_comparison_report, write_store_report
+
+    store = tmp_path / "store"
+    run_suites(MIXED[:1], store, progress=False)
+    (store / "empty.parquet").write_bytes(b"")
+    with pytest.warns(StoreWarning, match="empty.parquet"):
+        write_store_report(store, tmp_path / "page")
+    with pytest.warns(StoreWarning, match="empty.parquet"):
+        write_comparison_report(store, report_dir=tmp_path / "comparison")
+    for page in (tmp_path / "page", tmp_path / "comparison"):
+        text = (page / "README.md").read_text()
+        assert "## Files skipped" in text and "empty.parquet" in text
+
+
 def test_non_numeric_history_columns_are_refused(tmp_path):
     bad = pd.DataFrame({"step": [0], "split": ["train"], "note": ["x"]})
     with pytest.raises(ValueError, match="note"):
@@ -241,3 +256,82 @@ def test_a_copied_run_file_is_one_run_and_migration_passes_unreadable_files_by(t
     (store / "empty.parquet").write_bytes(b"")
     with pytest.warns(StoreWarning, match="empty.parquet"):
         assert migrate_store(store) == 0
+
+
+# ---- write errors: the sweep ends with the path named, nothing partial is left ---------------------------
+def _one_run_suite():
+    return {"name": "write", "seeds": [0, 1], "dataset": {"name": "sparse_parity", "n_bits": 6, "k": 2,
+                                                          "n_train": 30, "n_test": 20},
+            "model": {"family": "logistic", "max_iter": 4, "eval_every": 2}}
+
+
+def test_a_store_path_that_is_a_file_ends_the_sweep_before_any_run(tmp_path):
+    from grokbeyond.exceptions import StoreWriteError
+    from grokbeyond.harness import check_writable
+
+    path = tmp_path / "results"
+    path.write_text("not a folder")
+    with pytest.raises(StoreWriteError, match="results") as caught:
+        run_suites([_one_run_suite()], path, progress=False)
+    assert caught.value.filename == str(path) and path.read_text() == "not a folder"
+    with pytest.raises(StoreWriteError):
+        check_writable(path / "inner")
+
+
+@pytest.mark.parametrize("errno_name", ["ENOSPC", "EROFS", "EACCES"])
+def test_a_full_or_read_only_disk_ends_the_sweep_naming_the_file_and_keeps_what_was_stored(
+        tmp_path, monkeypatch, errno_name):
+    import errno
+    import os
+
+    from grokbeyond.exceptions import StoreWriteError
+    from grokbeyond.harness import store
+
+    store_dir, written = tmp_path / "store", []
+    real = pq.write_table
+
+    def fail_on_second(table, where, **kwargs):
+        if written:  # the second run's file: the disk is full / read-only now
+            with open(where, "wb") as handle:
+                handle.write(b"PAR1 partial")
+            raise OSError(getattr(errno, errno_name), os.strerror(getattr(errno, errno_name)))
+        written.append(where)
+        return real(table, where, **kwargs)
+
+    monkeypatch.setattr(store.pq, "write_table", fail_on_second)
+    with pytest.raises(StoreWriteError, match="cannot write to the results store") as caught:
+        run_suites([_one_run_suite()], store_dir, progress=False, batch=False)
+    assert caught.value.filename.endswith(".parquet") and str(store_dir) in caught.value.filename
+    monkeypatch.undo()
+    assert sorted(p.name for p in store_dir.iterdir() if not p.name.startswith(".locks")) == [
+        sorted(p.name for p in store_dir.glob("*.parquet"))[0]]  # one run stored, no partial or temporary file
+    assert len(finished_run_ids(store_dir)) == 1
+    assert run_suites([_one_run_suite()], store_dir, progress=False).n_finished == 1  # the rerun does the rest
+
+
+@pytest.mark.skipif(__import__("os").geteuid() == 0, reason="root writes to read-only folders")
+def test_a_read_only_store_is_refused_before_any_run(tmp_path):
+    from grokbeyond.exceptions import StoreWriteError
+
+    store_dir = tmp_path / "store"
+    store_dir.mkdir()
+    store_dir.chmod(0o555)
+    try:
+        with pytest.raises(StoreWriteError, match="store"):
+            run_suites([_one_run_suite()], store_dir, progress=False)
+    finally:
+        store_dir.chmod(0o755)
+
+
+def test_claims_are_exclusive_across_holders_and_skip_finished_runs(tmp_path):
+    from grokbeyond.harness import claim_runs
+
+    write_run(tmp_path, "done", pd.DataFrame({"step": [0], "split": ["train"], "loss": [1.0]}),
+              {"status": "finished", "config": {}})
+    write_run(tmp_path, "failed", pd.DataFrame(), {"status": "failed", "config": {}})
+    with claim_runs(tmp_path, ["a", "done", "failed"]) as first:
+        assert first == ["a", "failed"]  # a finished run is not claimed; a failed one is retried
+        with claim_runs(tmp_path, ["a", "b"]) as second:
+            assert second == ["b"]
+    with claim_runs(tmp_path, ["a", "b"]) as again:
+        assert again == ["a", "b"]  # released at the end of the block

@@ -12,7 +12,7 @@ from .._version import __version__
 from ..exceptions import InputError
 from ..grokking import detect_grokking, summarise_grokking
 from .figures import plot_comparison
-from .pages import _cell_name, _varying
+from .pages import _cell_name, _varying, read_store, skipped_section
 
 __all__ = ["Comparison", "write_comparison_report"]
 
@@ -121,10 +121,8 @@ def write_comparison_report(results_dir, *, report_dir=None, suites=None, run_id
         result = write_comparison_report("grokbeyond-results/compare-sparse_parity")
         result.table
     """
-    from ..harness import load_results
-
     results_dir = Path(results_dir)
-    histories, runs = load_results(results_dir)
+    histories, runs, skipped = read_store(results_dir)
     if run_ids is not None:
         order = {run_id: i for i, run_id in enumerate(run_ids)}
         runs = runs[runs["run_id"].isin(order)].sort_values("run_id", key=lambda s: s.map(order), kind="stable")
@@ -173,6 +171,7 @@ def write_comparison_report(results_dir, *, report_dir=None, suites=None, run_id
         "",
         shown.to_markdown(index=False, floatfmt=".4g"),
         "",
+        *skipped_section(skipped),
     ]
     (report_dir / "README.md").write_text("\n".join(lines))
     return Comparison(histories, runs, table, results_dir, report_dir)

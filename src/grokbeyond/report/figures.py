@@ -6,6 +6,8 @@ import numpy as np
 import seaborn as sns
 from matplotlib.figure import Figure
 
+from ..exceptions import InputError
+
 __all__ = ["plot_comparison", "plot_landscape", "plot_sweep", "plot_trajectories", "t_interval"]
 
 
@@ -53,7 +55,7 @@ def t_interval(confidence_level=95):
 def _check_columns(frame, needed, name):
     missing = set(needed) - set(frame.columns)
     if missing:
-        raise ValueError(f"{name} lacks the column(s) {sorted(missing)}.")
+        raise InputError(f"{name} lacks the column(s) {sorted(missing)}.")
 
 
 def _thin(frame, max_steps):

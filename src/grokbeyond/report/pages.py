@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -9,13 +10,46 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
-from ..exceptions import InputError
+from ..exceptions import InputError, StoreWarning
 from ..grokking import PHASES, fit_exponential_gap, grokking_table
 from .figures import _check_columns, plot_sweep, plot_trajectories
 
 __all__ = ["plot_error_complexity", "plot_phase_diagram", "write_store_report"]
 
 _PHASE_CODE = {phase: i for i, phase in enumerate(PHASES)}
+
+
+def read_store(results_dir):
+    """:func:`~grokbeyond.harness.load_results` with the files it skipped, for a page to list.
+
+    Returns
+    -------
+    histories, runs : pandas.DataFrame
+        As ``load_results``.
+    skipped : list of str
+        One message per file that is not a readable run file (each is still warned
+        about as a :class:`~grokbeyond.exceptions.StoreWarning`).
+    """
+    from ..harness import load_results  # report reads the store; the harness never imports report
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", StoreWarning)
+        histories, runs = load_results(results_dir)
+    skipped = []
+    for warning in caught:
+        if issubclass(warning.category, StoreWarning):
+            skipped.append(str(warning.message))
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return histories, runs, skipped
+
+
+def skipped_section(skipped) -> list[str]:
+    """A page's lines naming the store's files that could not be read (none: no lines)."""
+    if not skipped:
+        return []
+    return ["## Files skipped", "", f"{len(skipped)} file(s) in the store are not readable run files; any run they "
+            "held is missing from this page (a rerun of the sweep redoes it):", "",
+            *(f"- {message}" for message in skipped), ""]
 
 
 def _fmt(value) -> str:
@@ -197,9 +231,7 @@ def write_store_report(results_dir, out_dir, *, metric="accuracy", threshold=0.9
         If the store holds no finished run, or ``phase_axes`` / ``gap_against`` name a
         parameter the store does not sweep.
     """
-    from ..harness import load_results  # report reads the store; the harness never imports report
-
-    histories, runs = load_results(results_dir)
+    histories, runs, skipped = read_store(results_dir)
     finished = runs[runs["status"] == "finished"]
     if finished.empty:
         raise InputError(f"{results_dir} holds no finished run.")
@@ -264,6 +296,7 @@ def write_store_report(results_dir, out_dir, *, metric="accuracy", threshold=0.9
         median_gap=("gap", lambda g: pd.to_numeric(g).median()),
         censored=("generalisation_censored", "sum")).reset_index()
     lines += ["## Per grid cell", "", table.to_markdown(index=False, floatfmt=".4g"), ""]
+    lines += skipped_section(skipped)
     (out_dir / "README.md").write_text("\n".join(lines))
     results.to_csv(out_dir / "grokking.csv", index=False)
     return results

@@ -34,7 +34,7 @@ import pandas as pd
 
 from .._version import __version__
 from ..exceptions import InputError
-from ..harness import load_results, load_suite, run_suites
+from ..harness import load_suite, run_suites
 from ._claims import claims_table, suite_results
 
 __all__ = ["Paper", "PageContext", "available_papers", "get_paper", "run_paper", "write_paper_report"]
@@ -300,7 +300,9 @@ def write_paper_report(name: str, results_dir, *, report_dir=None, reference_dir
     """
     paper = get_paper(name)
     results_dir = Path(results_dir)
-    histories, runs = load_results(results_dir)
+    from ..report.pages import read_store, skipped_section  # matplotlib only when a page is written
+
+    histories, runs, skipped = read_store(results_dir)
     if runs.empty:
         raise InputError(f"{results_dir} holds no runs.")
     report_dir = Path(report_dir) if report_dir is not None else results_dir / "report"
@@ -340,6 +342,6 @@ def write_paper_report(name: str, results_dir, *, report_dir=None, reference_dir
     ]
     if not failed.empty:
         lines += ["## Failed runs", "", failed[["suite", "run_id", "seed", "error"]].to_markdown(index=False), ""]
-    lines += page.sections(context)
+    lines += page.sections(context) + skipped_section(skipped)
     (report_dir / "README.md").write_text("\n".join(lines))
     return {"results_dir": results_dir, "report_dir": report_dir, "claims": claims}
