@@ -100,6 +100,48 @@ def test_cases_go_together_and_cross_the_grid(tmp_path):
     assert len({r["run_id"] for r in runs}) == 16
 
 
+def test_a_grid_expands_lazily_in_the_nesting_order(tmp_path):
+    import itertools
+    import tracemalloc
+
+    suite = load_suite(write_suite(tmp_path, text=SUITE + CASES))
+    runs = expand_suite(suite)
+    keys = list(suite["grid"])
+    expected = []  # the documented order: grid cells (last key fastest), then cases, then seeds
+    for values in itertools.product(*(suite["grid"][k] for k in keys)):
+        for case in suite["cases"]:
+            for seed in suite["seeds"]:
+                expected.append((*values, case.get("label"), case["dataset.n_train"], seed))
+    assert [(r["model"]["lr"], r["dataset"]["n_concealed"], r.get("case"), r["dataset"]["n_train"], r["seed"])
+            for r in runs] == expected
+    assert runs[-1] == list(runs)[-1] and runs[3:5] == list(runs)[3:5]
+    with pytest.raises(IndexError):
+        runs[len(runs)]
+
+    huge = override_suite(suite, grid={f"model.{k}": list(range(1, 101)) for k in ("max_iter", "eval_every")}
+                          | {"model.lr": [0.1 * i for i in range(1, 101)], "dataset.n_bits": list(range(6, 106))},
+                          seeds=list(range(10)))
+    huge_runs = expand_suite(huge)
+    assert len(huge_runs) == 100 ** 4 * 2 * 2 * 10  # 4·10⁹ runs, none made yet
+    tracemalloc.start()
+    count = sum(1 for _, config in zip(range(20_000), huge_runs) if config["seed"] == 0)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert count == 2_000 and peak < 2_000_000  # a list of 20,000 configs would hold ~40 MB
+    assert huge_runs[-1]["model"]["max_iter"] == 100 and huge_runs[-1]["seed"] == 9
+
+
+def test_a_sweep_scheduled_in_chunks_stores_what_one_chunk_does(tmp_path, monkeypatch):
+    from grokbeyond.harness import executors
+
+    suite = load_suite(write_suite(tmp_path))
+    whole = run_suite(suite, tmp_path / "whole", progress=False)
+    monkeypatch.setattr(executors, "_CHUNK", 3)
+    chunked = run_suite(suite, tmp_path / "chunked", progress=False)
+    assert whole == chunked and chunked.n_finished == 8
+    pd.testing.assert_frame_equal(load_results(tmp_path / "whole")[0], load_results(tmp_path / "chunked")[0])
+
+
 def test_override_suite_replaces_settings_and_keeps_the_original(tmp_path):
     suite = load_suite(write_suite(tmp_path))
     small = override_suite(suite, name="small", seeds=[3], settings={"model.lr": 0.2},
