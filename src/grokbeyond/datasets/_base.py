@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils import Bunch
 
+from ..exceptions import InputError
+
 __all__ = ["make_bunch"]
 
 
@@ -53,5 +55,5 @@ def make_bunch(
 def check_option(value, name: str, options) -> str:
     """Return ``value`` if it is one of ``options``, or raise naming ``name``."""
     if value not in options:
-        raise ValueError(f"{name} must be one of {sorted(options)}; got {value!r}.")
+        raise InputError(f"{name} must be one of {sorted(options)}; got {value!r}.")
     return value

@@ -8,6 +8,7 @@ import numpy as np
 
 from .._validation import check_number
 from .._random import numpy_generator
+from ..exceptions import InputError
 from ._base import check_option, make_bunch
 
 __all__ = ["MODULAR_OPERATIONS", "make_modular_arithmetic", "make_sparse_parity"]
@@ -58,7 +59,7 @@ def make_sparse_parity(n_bits=40, k=3, n_train=1000, n_test=100, *, encoding="01
     k = check_number(k, "k", Integral, min_val=1)
     n_bits = check_number(n_bits, "n_bits", Integral, min_val=1)
     if k > n_bits:
-        raise ValueError(f"k must be <= n_bits; got k={k}, n_bits={n_bits}.")
+        raise InputError(f"k must be <= n_bits; got k={k}, n_bits={n_bits}.")
     n_train = check_number(n_train, "n_train", Integral, min_val=1)
     n_test = check_number(n_test, "n_test", Integral, min_val=0)
     check_option(encoding, "encoding", {"01", "pm1"})
@@ -161,7 +162,7 @@ def make_modular_arithmetic(
     check_option(sampling, "sampling", {"split", "with_replacement"})
     p = check_number(p, "p", Integral, min_val=2)
     if operation == "div" and not _is_prime(p):
-        raise ValueError(f"p must be prime for operation='div' (b must be invertible); got p={p}.")
+        raise InputError(f"p must be prime for operation='div' (b must be invertible); got p={p}.")
     train_fraction = check_number(
         train_fraction, "train_fraction", Real, min_val=0.0, max_val=1.0, include_boundaries="neither"
     )
@@ -178,7 +179,7 @@ def make_modular_arithmetic(
     rng = numpy_generator(random_state, "make_modular_arithmetic")
     if sampling == "split":
         if n_train + n_test > n_pairs:
-            raise ValueError(
+            raise InputError(
                 f"n_train + n_test must be <= the {n_pairs} distinct pairs with sampling='split'; "
                 f"got {n_train} + {n_test}."
             )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..exceptions import InputError
 from ._base import make_bunch
 
 __all__ = ["load_arrays", "save_arrays"]
@@ -59,10 +60,10 @@ def _check(arrays, source):
     for split in ("train", "test"):
         X, y = arrays[f"X_{split}"], arrays[f"y_{split}"]
         if X.ndim != 2 or y.ndim != 1 or len(X) != len(y):
-            raise ValueError(f"{source}: X_{split} must be 2-D and y_{split} 1-D of the same length; got shapes "
+            raise InputError(f"{source}: X_{split} must be 2-D and y_{split} 1-D of the same length; got shapes "
                              f"{X.shape} and {y.shape}.")
     if arrays["X_train"].shape[1] != arrays["X_test"].shape[1]:
-        raise ValueError(f"{source}: X_train and X_test have different numbers of features.")
+        raise InputError(f"{source}: X_train and X_test have different numbers of features.")
 
 
 def load_arrays(path, *, random_state=None):
@@ -97,7 +98,7 @@ def load_arrays(path, *, random_state=None):
     with np.load(path, allow_pickle=False) as stored:
         missing = [key for key in _KEYS if key not in stored]
         if missing:
-            raise ValueError(f"{path} lacks {missing}; it must hold {list(_KEYS)}.")
+            raise InputError(f"{path} lacks {missing}; it must hold {list(_KEYS)}.")
         arrays = {key: stored[key] for key in _KEYS}
     _check(arrays, str(path))
     n_features = arrays["X_train"].shape[1]

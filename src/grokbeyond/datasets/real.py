@@ -10,6 +10,7 @@ from sklearn.model_selection import train_test_split
 
 from .._validation import check_number
 from .._random import numpy_generator
+from ..exceptions import InputError
 from ._base import check_option, make_bunch
 
 __all__ = ["make_digits"]
@@ -68,7 +69,7 @@ def make_digits(task="multiclass", n_train=500, n_test=None, *, random_state=Non
         n_test = _N_DIGITS - n_train
     n_test = check_number(n_test, "n_test", Integral, min_val=10)
     if n_train + n_test > _N_DIGITS:
-        raise ValueError(f"n_train + n_test must be <= {_N_DIGITS} images; got {n_train} + {n_test}.")
+        raise InputError(f"n_train + n_test must be <= {_N_DIGITS} images; got {n_train} + {n_test}.")
     X, digit = load_digits(return_X_y=True)
     X = X / 16.0
     seed = int(numpy_generator(random_state, "make_digits").integers(0, 2**31 - 1))

@@ -8,6 +8,7 @@ import numpy as np
 
 from .._validation import check_number
 from .._random import numpy_generator
+from ..exceptions import InputError
 from ._base import check_option, make_bunch
 
 __all__ = ["make_decoy_linear", "make_noisy_sine", "make_step_function"]
@@ -111,7 +112,7 @@ def make_decoy_linear(n_samples=100, *, n_train=2, slope=0.3, frequency=100.0, x
     if x is not None:
         x = np.asarray(x, dtype=np.float64)
         if x.ndim != 1 or not np.isfinite(x).all():
-            raise ValueError(f"x must be a finite 1-d array; got shape {x.shape}.")
+            raise InputError(f"x must be a finite 1-d array; got shape {x.shape}.")
         n_samples = len(x)
     n_samples = check_number(n_samples, "n_samples", Integral, min_val=2)
     n_train = check_number(n_train, "n_train", Integral, min_val=1, max_val=n_samples - 1)
@@ -119,7 +120,7 @@ def make_decoy_linear(n_samples=100, *, n_train=2, slope=0.3, frequency=100.0, x
     frequency = check_number(frequency, "frequency", Real)
     if x is None and input_draw == "legacy":
         if not isinstance(random_state, Integral) or isinstance(random_state, bool):
-            raise ValueError(f"input_draw='legacy' needs an integer random_state; got {random_state!r}.")
+            raise InputError(f"input_draw='legacy' needs an integer random_state; got {random_state!r}.")
         x = np.random.RandomState(random_state).uniform(-0.5, 0.5, size=n_samples)
     elif x is None:
         x = numpy_generator(random_state, "make_decoy_linear").uniform(-0.5, 0.5, size=n_samples)

@@ -8,6 +8,7 @@ import numpy as np
 
 from .._random import numpy_generator
 from .._validation import check_number
+from ..exceptions import InputError
 from ._base import check_option, make_bunch
 
 __all__ = ["make_margin_separable", "make_two_gaussians"]
@@ -153,7 +154,7 @@ def make_margin_separable(n_features=2, n_train=2000, n_test=2000, *, margin=1e-
     n_test = check_number(n_test, "n_test", Integral, min_val=0)
     for size, name in ((n_train, "n_train"), (n_test, "n_test")):
         if size % 2:
-            raise ValueError(f"{name} must be even (half of each class); got {size}.")
+            raise InputError(f"{name} must be even (half of each class); got {size}.")
     margin = check_number(margin, "margin", Real, min_val=0.0, include_boundaries="neither")
     bound = check_number(bound, "bound", Real, min_val=0.0, include_boundaries="neither")
     check_option(test_split, "test_split", ("iid", "concentrated"))
@@ -176,7 +177,7 @@ def make_margin_separable(n_features=2, n_train=2000, n_test=2000, *, margin=1e-
                 X = np.array(found[0] + found[1]).reshape(n, n_features)
                 order = rng.permutation(n)
                 return X[order], np.repeat([0, 1], n // 2)[order]
-        raise ValueError(f"make_margin_separable: almost no points of the cube have |w*·x| in [{low:g}, {high:g}]; "
+        raise InputError(f"make_margin_separable: almost no points of the cube have |w*·x| in [{low:g}, {high:g}]; "
                          "check margin, sensitivity and bound.")
 
     X_train, y_train = draw(n_train, margin, np.inf)

@@ -9,6 +9,7 @@ from sklearn.utils import Bunch
 
 from .._validation import check_number
 from .._random import numpy_generator
+from ..exceptions import InputError
 from ._base import check_option
 
 __all__ = ["conceal"]
@@ -53,7 +54,7 @@ def conceal(data, n_extra, *, kind="bits", random_state=None):
         If ``data`` is not a dataset Bunch.
     """
     if not isinstance(data, Bunch) or not {"X_train", "X_test"} <= set(data):
-        raise TypeError("data must be a dataset Bunch from a grokbeyond make_* function.")
+        raise InputError("data must be a dataset Bunch from a grokbeyond make_* function.")
     n_extra = check_number(n_extra, "n_extra", Integral, min_val=0)
     check_option(kind, "kind", {"bits", "gaussian"})
     rng = numpy_generator(random_state, "conceal")

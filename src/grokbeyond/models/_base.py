@@ -16,6 +16,7 @@ of seeds train as one batched model (:func:`~grokbeyond.models.fit_batched`).
 from __future__ import annotations
 
 import contextlib
+import math
 from numbers import Integral
 
 import numpy as np
@@ -28,6 +29,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._validation import check_number
 from .._random import check_random_state
+from ..exceptions import InputError
 from ._engine import HISTORY_COLUMNS, NumericalError, fit_members
 
 __all__ = [
@@ -77,11 +79,11 @@ def evaluation_steps(max_iter: int, eval_every) -> np.ndarray:
     """
     if isinstance(eval_every, (list, tuple)):
         if not eval_every or any(isinstance(schedule, (list, tuple)) for schedule in eval_every):
-            raise ValueError(f"eval_every must be a positive int, 'log' or a non-empty list of them; got {eval_every!r}.")
+            raise InputError(f"eval_every must be a positive int, 'log' or a non-empty list of them; got {eval_every!r}.")
         return np.unique(np.concatenate([evaluation_steps(max_iter, schedule) for schedule in eval_every]))
     if isinstance(eval_every, str):
         if eval_every != "log":
-            raise ValueError(f"eval_every must be a positive int or 'log'; got {eval_every!r}.")
+            raise InputError(f"eval_every must be a positive int or 'log'; got {eval_every!r}.")
         grid = np.geomspace(1, max(max_iter, 1), _N_LOG_STEPS).round()
         steps = np.concatenate([np.arange(min(10, max_iter) + 1), grid, [max_iter]])
     else:
@@ -175,7 +177,7 @@ class TrajectoryEstimator(BaseEstimator):
       (``_evaluation_terms``) from ``self._evaluation_generators[r]``: one generator
       per replicate and stream, so neither batching nor recording moves a trajectory.
     - class attributes ``_numerical_errors`` (exceptions reported as
-      :class:`NumericalError`; ``()``), ``_model_terms`` (terms copied from the train
+      :class:`NumericalError`, besides ``ArithmeticError``; ``()``), ``_model_terms`` (terms copied from the train
       row to the test row; ``("complexity",)``), ``_objective_constant`` (``0.0``),
       ``_replicate_params`` (parameters, used by ``_build`` only, that may differ
       between the replicates of one batched fit, besides ``random_state``; ``()``),
@@ -324,7 +326,7 @@ class TrajectoryEstimator(BaseEstimator):
         if eval_set is None:
             return None
         if not isinstance(eval_set, (tuple, list)) or len(eval_set) != 2:
-            raise TypeError("eval_set must be a pair (X_test, y_test).")
+            raise InputError("eval_set must be a pair (X_test, y_test).")
         X_test, y_test = validate_data(
             self, eval_set[0], eval_set[1], reset=False, dtype="numeric", y_numeric=self._y_numeric,
             multi_output=self._multi_output,
@@ -338,8 +340,13 @@ class TrajectoryEstimator(BaseEstimator):
         if self.batch_size is not None:
             check_number(self.batch_size, "batch_size", Integral, min_val=1)
         if self.dtype not in _DTYPES:
-            raise ValueError(f"dtype must be 'float32' or 'float64'; got {self.dtype!r}.")
+            raise InputError(f"dtype must be 'float32' or 'float64'; got {self.dtype!r}.")
         self._check_params()
+        largest = torch.finfo(self._torch_dtype).max
+        for name, value in self.get_params(deep=False).items():
+            if isinstance(value, float) and math.isfinite(value) and abs(value) > largest:
+                raise InputError(f"{name}={value:g} is beyond the range of {self.dtype} (±{largest:.4g}), the "
+                                 "estimator's dtype.")
 
     # ---- the loop -------------------------------------------------------------
     def fit(self, X, y, *, eval_set=None):
@@ -420,7 +427,7 @@ class TrajectoryClassifier(ClassifierMixin, TrajectoryEstimator):
         if fitting:
             encoder = LabelEncoder().fit(y)
             if len(encoder.classes_) < 2:
-                raise ValueError(
+                raise InputError(
                     f"{type(self).__name__} needs samples of at least 2 classes in y; "
                     f"got one class ({encoder.classes_[0]!r})."
                 )
@@ -428,7 +435,7 @@ class TrajectoryClassifier(ClassifierMixin, TrajectoryEstimator):
             return encoder.transform(y)
         unseen = np.setdiff1d(np.unique(y), self.classes_)
         if unseen.size:
-            raise ValueError(f"eval_set y contains labels not seen in the training y: {unseen.tolist()}.")
+            raise InputError(f"eval_set y contains labels not seen in the training y: {unseen.tolist()}.")
         return np.searchsorted(self.classes_, y)
 
     @staticmethod

@@ -24,7 +24,7 @@ from sklearn.utils import Bunch
 from tqdm.auto import tqdm
 
 from .._random import torch_generator
-from ..exceptions import NumericalError
+from ..exceptions import InputError, NumericalError
 
 __all__ = ["HISTORY_COLUMNS", "NumericalError", "fit_batched", "fit_replicates"]
 
@@ -192,7 +192,8 @@ def _steps(engine, X, y, test, generators, recorder, progress):
 
     A replicate whose recorded objective is not finite is marked failed at that step
     (its later rows are dropped) and the others go on; independent parameters keep
-    its NaNs out of them. An exception of ``engine._numerical_errors`` fails every
+    its NaNs out of them. An ``ArithmeticError`` (an overflow or a division by zero in
+    Python floats) or an exception of ``engine._numerical_errors`` fails every
     replicate at the current step.
     """
     from ._base import evaluation_steps  # noqa: PLC0415 - the base imports this module
@@ -245,7 +246,7 @@ def _steps(engine, X, y, test, generators, recorder, progress):
                     else:
                         with torch.no_grad():
                             update()
-    except engine._numerical_errors as err:
+    except (ArithmeticError, *engine._numerical_errors) as err:
         recorder.failed_at[recorder.failed_at < 0] = step
         return step, err
     return step, None
@@ -281,7 +282,7 @@ def fit_members(members, data) -> list[NumericalError | None]:
             member.n_train_ = X.shape[1]
             try:
                 member._build(X, y, generator)
-            except member._numerical_errors as err:  # e.g. a Cholesky of the initial q(u)
+            except (ArithmeticError, *member._numerical_errors) as err:  # e.g. a Cholesky of the initial q(u)
                 raise NumericalError(_failure(member, 0, err), step=0, history=_Recorder(1).frame(0)) from err
         if n_replicates == 1:
             engine = lead
@@ -353,7 +354,7 @@ def fit_batched(estimators, datasets) -> list[NumericalError | None]:
     """
     estimators = list(estimators)
     if len(estimators) != len(datasets) or not estimators:
-        raise ValueError(f"fit_batched needs one dataset per estimator; got {len(estimators)} "
+        raise InputError(f"fit_batched needs one dataset per estimator; got {len(estimators)} "
                          f"estimators and {len(datasets)} datasets.")
     lead = estimators[0]
     _check_compatible(estimators)
@@ -377,7 +378,7 @@ def fit_batched(estimators, datasets) -> list[NumericalError | None]:
 
 def _unpack(dataset):
     if not isinstance(dataset, (tuple, list)) or len(dataset) not in (2, 3):
-        raise ValueError("each dataset must be (X, y) or (X, y, eval_set).")
+        raise InputError("each dataset must be (X, y) or (X, y, eval_set).")
     return (*dataset, None) if len(dataset) == 2 else tuple(dataset)
 
 
@@ -393,12 +394,12 @@ def _check_compatible(estimators):
     reference = shared_params(lead)
     for member in estimators[1:]:
         if type(member) is not type(lead):
-            raise ValueError(f"replicates must be of one class; got {type(lead).__name__} "
+            raise InputError(f"replicates must be of one class; got {type(lead).__name__} "
                              f"and {type(member).__name__}.")
         params = shared_params(member)
         differing = sorted(k for k in reference if not _same(reference[k], params[k]))
         if differing:
-            raise ValueError(f"replicates of {type(lead).__name__} may differ only in random_state and "
+            raise InputError(f"replicates of {type(lead).__name__} may differ only in random_state and "
                              f"{sorted(lead._replicate_params)}; they differ in {differing}.")
 
 
@@ -418,7 +419,7 @@ def _check_shapes(estimators, prepared):
     first = signature(estimators[0], prepared[0])
     for member, tensors in zip(estimators[1:], prepared[1:]):
         if signature(member, tensors) != first:
-            raise ValueError("replicates must share data shapes and classes; got "
+            raise InputError("replicates must share data shapes and classes; got "
                              f"{first} and {signature(member, tensors)}.")
 
 
@@ -469,14 +470,14 @@ def fit_replicates(estimator, X, y, *, eval_set=None, random_state=None, **repli
     """
     seeds = list(random_state) if isinstance(random_state, (list, tuple, np.ndarray, range)) else None
     if not seeds:
-        raise ValueError("random_state must be a non-empty sequence of seeds, one per replicate.")
+        raise InputError("random_state must be a non-empty sequence of seeds, one per replicate.")
     unknown = sorted(set(replicate_params) - set(estimator._replicate_params))
     if unknown:
-        raise ValueError(f"{type(estimator).__name__} cannot vary {unknown} across replicates; "
+        raise InputError(f"{type(estimator).__name__} cannot vary {unknown} across replicates; "
                          f"its replicate parameters are {sorted(estimator._replicate_params)}.")
     for name, values in replicate_params.items():
         if len(values) != len(seeds):
-            raise ValueError(f"{name} has {len(values)} values for {len(seeds)} replicates.")
+            raise InputError(f"{name} has {len(values)} values for {len(seeds)} replicates.")
     members = [clone(estimator).set_params(random_state=seed, **{k: v[r] for k, v in replicate_params.items()})
                for r, seed in enumerate(seeds)]
     outcomes = fit_batched(members, [(X, y, eval_set)] * len(members))

@@ -12,6 +12,7 @@ from linear_operator.utils.errors import NanError, NotPSDError
 
 from .._validation import check_number
 from .._random import forked_global_torch_rng
+from ..exceptions import InputError
 from ._base import TrajectoryClassifier
 from ._kl import gaussian_kl
 
@@ -253,7 +254,7 @@ class GPClassifier(TrajectoryClassifier):
             if getattr(self, name) is not None:
                 check_number(getattr(self, name), name, Real, min_val=0.0, include_boundaries="neither")
         if self.variational_strategy not in ("unwhitened", "whitened"):
-            raise ValueError(
+            raise InputError(
                 f"variational_strategy must be 'unwhitened' or 'whitened'; got {self.variational_strategy!r}."
             )
 

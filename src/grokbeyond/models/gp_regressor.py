@@ -14,12 +14,15 @@ from linear_operator.utils.errors import NanError, NotPSDError
 from sklearn.utils.validation import check_array
 
 from .._validation import check_number
+from ..exceptions import InputError
 from ._base import TrajectoryRegressor
 
 __all__ = ["GPRegressor", "mll_landscape"]
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 _TRANSFORMS = {"softplus": None, "exp": (torch.exp, torch.log)}
+#: The smallest noise variance the Gaussian likelihood allows (its gpytorch constraint).
+MIN_NOISE = 1e-6
 
 
 def _gaussian_mll_terms(K_y: torch.Tensor, residual: torch.Tensor):
@@ -164,11 +167,13 @@ class GPRegressor(TrajectoryRegressor):
 
     def _check_params(self):
         check_number(self.lr, "lr", Real, min_val=0.0, include_boundaries="neither")
-        for name in ("initial_lengthscale", "initial_outputscale", "initial_noise"):
+        for name in ("initial_lengthscale", "initial_outputscale"):
             if getattr(self, name) is not None:
                 check_number(getattr(self, name), name, Real, min_val=0.0, include_boundaries="neither")
+        if self.initial_noise is not None:  # the likelihood's constraint: noise > MIN_NOISE
+            check_number(self.initial_noise, "initial_noise", Real, min_val=MIN_NOISE, include_boundaries="neither")
         if self.hyperparameter_transform not in _TRANSFORMS:
-            raise ValueError(
+            raise InputError(
                 f"hyperparameter_transform must be 'softplus' or 'exp'; got {self.hyperparameter_transform!r}."
             )
 
@@ -179,7 +184,7 @@ class GPRegressor(TrajectoryRegressor):
 
     def _build(self, X, y, generator):
         batch = torch.Size([X.shape[0]])
-        noise_constraint = gpytorch.constraints.GreaterThan(1e-6)
+        noise_constraint = gpytorch.constraints.GreaterThan(MIN_NOISE)
         likelihood = gpytorch.likelihoods.GaussianLikelihood(batch_shape=batch, noise_constraint=noise_constraint)
         model = _ExactGP(X, y, likelihood, _TRANSFORMS[self.hyperparameter_transform]).to(self._torch_dtype)
         likelihood = likelihood.to(self._torch_dtype)
@@ -309,7 +314,7 @@ def mll_landscape(X, y, log_lengthscales, log_outputscales, *, noise=0.01, mean=
     X = check_array(X, dtype=np.float64)
     y = check_array(y, ensure_2d=False, dtype=np.float64)
     if y.ndim != 1 or len(y) != len(X):
-        raise ValueError(f"y must have shape ({len(X)},); got {y.shape}.")
+        raise InputError(f"y must have shape ({len(X)},); got {y.shape}.")
     noise = check_number(noise, "noise", Real, min_val=0.0, include_boundaries="neither")
     grid_l, grid_o = np.meshgrid(np.asarray(log_lengthscales, float), np.asarray(log_outputscales, float),
                                  indexing="ij")

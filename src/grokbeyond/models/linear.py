@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from .._validation import check_number
+from ..exceptions import InputError
 from ._base import TrajectoryRegressor
 
 __all__ = ["LinearRegression"]
@@ -173,7 +174,7 @@ class LinearRegression(TrajectoryRegressor):
                 init = init[:, None]
             if init.shape != shape or not np.isfinite(init).all():
                 expected = f"({n_features},)" if self._flat_targets else str(shape)
-                raise ValueError(f"weight_init must be a finite array of shape {expected} (n_features"
+                raise InputError(f"weight_init must be a finite array of shape {expected} (n_features"
                                  f"{'' if self._flat_targets else ', n_outputs'}); got {init.shape}.")
             weights = torch.tensor(init, dtype=X.dtype).expand(n_replicates, -1, -1).clone()
         if self.init_scale:

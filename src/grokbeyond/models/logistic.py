@@ -7,6 +7,7 @@ from numbers import Real
 import torch
 
 from .._validation import check_number
+from ..exceptions import InputError
 from ._base import TrajectoryClassifier
 
 __all__ = ["LogisticRegression"]
@@ -110,7 +111,7 @@ class LogisticRegression(TrajectoryClassifier):
         check_number(self.lr, "lr", Real, min_val=0.0, include_boundaries="neither")
         check_number(self.init_scale, "init_scale", Real, min_val=0.0)
         if self.optimizer not in ("sgd", "adamw"):
-            raise ValueError(f"optimizer must be 'sgd' or 'adamw'; got {self.optimizer!r}.")
+            raise InputError(f"optimizer must be 'sgd' or 'adamw'; got {self.optimizer!r}.")
 
     def _build(self, X, y, generator):
         n_replicates, _, n_features = X.shape

@@ -12,6 +12,7 @@ from linear_operator.utils.errors import NanError, NotPSDError
 from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_number
+from ..exceptions import InputError
 from ._base import TrajectoryClassifier
 from ._agop import agop_alignment, circulant_deviation
 
@@ -205,19 +206,19 @@ class RFMClassifier(TrajectoryClassifier):
     # ---- the family contract ------------------------------------------------------
     def _check_params(self):
         if self.kernel not in ("gaussian", "laplace"):
-            raise ValueError(f"kernel must be 'gaussian' or 'laplace'; got {self.kernel!r}.")
+            raise InputError(f"kernel must be 'gaussian' or 'laplace'; got {self.kernel!r}.")
         check_number(self.bandwidth, "bandwidth", Real, min_val=0.0, include_boundaries="neither")
         check_number(self.ridge, "ridge", Real, min_val=0.0)
         check_number(self.agop_power, "agop_power", Real, min_val=0.0, include_boundaries="neither")
         if not isinstance(self.centering, (bool, np.bool_)):
-            raise TypeError(f"centering must be True or False; got {self.centering!r}.")
+            raise InputError(f"centering must be True or False; got {self.centering!r}.")
         if self.modulus is not None:
             check_number(self.modulus, "modulus", Integral, min_val=2)
 
     def _build(self, X, y, generator):
         n_replicates, _, n_features = X.shape
         if self.modulus is not None and 2 * self.modulus > n_features:
-            raise ValueError(f"modulus={self.modulus} needs at least 2·modulus = {2 * self.modulus} "
+            raise InputError(f"modulus={self.modulus} needs at least 2·modulus = {2 * self.modulus} "
                              f"features (one-hot(a) ‖ one-hot(b)); X has {n_features}.")
         eye = torch.eye(n_features, dtype=X.dtype)
         self._metric = eye.expand(n_replicates, -1, -1).clone()

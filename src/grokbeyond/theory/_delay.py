@@ -9,6 +9,7 @@ import numpy as np
 from scipy import optimize, stats
 
 from .._validation import check_number
+from ..exceptions import InputError
 
 __all__ = ["NormDelayFit", "SlopeFit", "fit_delay_slope", "fit_norm_delay", "norm_delay", "notsawo_delay"]
 
@@ -66,7 +67,7 @@ class SlopeFit(NamedTuple):
 def _positive(values, name):
     values = np.asarray(values, dtype=float).ravel()
     if not (np.isfinite(values).all() and (values > 0).all()):
-        raise ValueError(f"{name} must be positive and finite.")
+        raise InputError(f"{name} must be positive and finite.")
     return values
 
 
@@ -113,10 +114,10 @@ def fit_delay_slope(lr, weight_decay, delay, confidence_level=0.95) -> SlopeFit:
     lr, weight_decay, delay = (_positive(v, n) for v, n in ((lr, "lr"), (weight_decay, "weight_decay"),
                                                             (delay, "delay")))
     if not len(lr) == len(weight_decay) == len(delay):
-        raise ValueError("lr, weight_decay and delay must have one value per run.")
+        raise InputError("lr, weight_decay and delay must have one value per run.")
     x = np.log(lr * weight_decay)
     if len(x) < 3 or np.ptp(x) == 0:
-        raise ValueError(f"fit_delay_slope needs at least three runs at two or more values of lr·weight_decay; "
+        raise InputError(f"fit_delay_slope needs at least three runs at two or more values of lr·weight_decay; "
                          f"got {len(x)} run(s).")
     return line_fit(x, np.log(delay), confidence_level)
 
@@ -254,20 +255,20 @@ def fit_norm_delay(norm_sq, lr, weight_decay, delay, *, target=None) -> NormDela
     arrays = [_positive(v, n) for v, n in ((norm_sq, "norm_sq"), (lr, "lr"), (weight_decay, "weight_decay"),
                                            (delay, "delay"))]
     if len({len(a) for a in arrays}) != 1:
-        raise ValueError("norm_sq, lr, weight_decay and delay must have one value per run.")
+        raise InputError("norm_sq, lr, weight_decay and delay must have one value per run.")
     norm_sq, lr, weight_decay, delay = arrays
     decayed = 2.0 * lr * weight_decay * delay  # = log(V_mem / V★) / κ
     if target is not None:
         target = _positive(target, "target")
         if len(target) != len(delay):
-            raise ValueError("target must have one value per run.")
+            raise InputError("target must have one value per run.")
         keep = norm_sq > target
         if not keep.any():
-            raise ValueError("fit_norm_delay: no run has ‖θ_mem‖² above its target.")
+            raise InputError("fit_norm_delay: no run has ‖θ_mem‖² above its target.")
         kappa = float(np.exp(np.mean(np.log(np.log(norm_sq[keep] / target[keep]) / decayed[keep]))))
         return NormDelayFit(kappa, float("nan"), int(keep.sum()))
     if len(delay) < 2:
-        raise ValueError("fit_norm_delay needs at least two runs to fit κ and V★.")
+        raise InputError("fit_norm_delay needs at least two runs to fit κ and V★.")
 
     def residuals(params):
         log_kappa, log_target = params

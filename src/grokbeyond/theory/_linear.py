@@ -11,6 +11,7 @@ import pandas as pd
 from scipy import integrate, special
 
 from .._validation import check_number
+from ..exceptions import InputError
 
 __all__ = ["levi_grokking_time", "linear_gd_trajectory", "marchenko_pastur_trajectory", "threshold_accuracy"]
 
@@ -54,7 +55,7 @@ def threshold_accuracy(loss, epsilon, n_outputs=1):
     n_outputs = check_number(n_outputs, "n_outputs", Integral, min_val=1)
     loss = np.asarray(loss, dtype=float)
     if (loss < 0).any():
-        raise ValueError("loss must be non-negative.")
+        raise InputError("loss must be non-negative.")
     with np.errstate(divide="ignore", over="ignore"):  # loss 0 or subnormal: accuracy 1
         return special.gammainc(n_outputs / 2, n_outputs * epsilon / (2 * loss))
 
@@ -137,7 +138,7 @@ def linear_gd_trajectory(X_train, teacher, student_init, *, lr, max_iter, weight
     S0 = np.asarray(student_init, dtype=float)
     T, S0 = (T[:, None] if T.ndim == 1 else T), (S0[:, None] if S0.ndim == 1 else S0)
     if X.ndim != 2 or T.shape[0] != X.shape[1] or S0.shape != T.shape:
-        raise ValueError(f"X_train (n, d), teacher and student_init (d, d_out) must agree; got {X.shape}, "
+        raise InputError(f"X_train (n, d), teacher and student_init (d, d_out) must agree; got {X.shape}, "
                          f"{T.shape}, {S0.shape}.")
     lr = check_number(lr, "lr", Real, min_val=0.0, include_boundaries="neither")
     max_iter = check_number(max_iter, "max_iter", Integral, min_val=0)
@@ -151,7 +152,7 @@ def linear_gd_trajectory(X_train, teacher, student_init, *, lr, max_iter, weight
         fixed = np.where(rate[:, None] > 0, -weight_decay * T_modes / rate[:, None], 0.0)
     steps = np.arange(max_iter + 1) if steps is None else np.asarray(steps, dtype=int)
     if steps.ndim != 1 or (steps < 0).any():
-        raise ValueError("steps must be a 1-d array of non-negative ints.")
+        raise InputError("steps must be a 1-d array of non-negative ints.")
     rotated = X @ V
     columns = {"train_loss": [], "test_loss": [], "train_accuracy": [], "test_accuracy": []}
     per_step = T.size + (n * n_outputs if epsilon is not None and train_accuracy else 0)
@@ -273,7 +274,7 @@ def marchenko_pastur_trajectory(ratio, *, lr, max_iter, n_outputs=1, initial_los
 
     steps = np.arange(max_iter + 1) if steps is None else np.asarray(steps, dtype=int)
     if steps.ndim != 1 or (steps < 0).any():
-        raise ValueError("steps must be a 1-d array of non-negative ints.")
+        raise InputError("steps must be a 1-d array of non-negative ints.")
     rows = [{"step": int(t), "train_loss": initial_loss * expectation(1, int(t)),
              "test_loss": initial_loss * (expectation(0, int(t)) + atom)} for t in steps]
     frame = pd.DataFrame(rows)
@@ -319,6 +320,6 @@ def levi_grokking_time(ratio, lr):
     lr = check_number(lr, "lr", Real, min_val=0.0, include_boundaries="neither")
     ratio = np.asarray(ratio, dtype=float)
     if (~((ratio > 0) & (ratio < 1))).any():  # NaN included
-        raise ValueError("levi_grokking_time needs 0 < ratio < 1 (λ ≥ 1 never generalises).")
+        raise InputError("levi_grokking_time needs 0 < ratio < 1 (λ ≥ 1 never generalises).")
     gap = 1.0 - np.sqrt(ratio)
     return np.log(1.0 / gap) / (2.0 * lr * gap**2)

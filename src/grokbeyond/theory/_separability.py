@@ -8,6 +8,7 @@ import numpy as np
 from scipy import optimize, special, stats
 
 from .._validation import check_number
+from ..exceptions import InputError
 
 __all__ = ["beck_delay_ratio", "limiting_accuracy", "origin_margin", "separability_probability"]
 
@@ -58,7 +59,7 @@ def origin_margin(points) -> float:
     """
     points = np.asarray(points, dtype=float)
     if points.ndim != 2 or points.size == 0 or not np.isfinite(points).all():
-        raise ValueError("points must be a non-empty 2-d array of finite values (n_points, n_features).")
+        raise InputError("points must be a non-empty 2-d array of finite values (n_points, n_features).")
     scale = np.abs(points).max()
     if scale == 0:
         return 0.0
@@ -113,7 +114,7 @@ def separability_probability(n_features, n_samples):
     """
     d, n = np.asarray(n_features), np.asarray(n_samples)
     if not (np.issubdtype(d.dtype, np.integer) and np.issubdtype(n.dtype, np.integer)) or (d < 1).any() or (n < 1).any():
-        raise ValueError("separability_probability needs integer n_features >= 1 and n_samples >= 1.")
+        raise InputError("separability_probability needs integer n_features >= 1 and n_samples >= 1.")
     result = stats.binom.cdf(d - 1, n - 1, 0.5)
     return float(result) if np.ndim(result) == 0 else result
 
@@ -156,7 +157,7 @@ def limiting_accuracy(margin, noise_scale):
     noise_scale = check_number(noise_scale, "noise_scale", Real, min_val=0.0, include_boundaries="neither")
     margin = np.asarray(margin, dtype=float)
     if not (np.isfinite(margin).all() and (margin >= 0).all()):
-        raise ValueError("margin must be >= 0 and finite.")
+        raise InputError("margin must be >= 0 and finite.")
     with np.errstate(divide="ignore"):
         result = special.ndtr(1.0 / (noise_scale * margin))
     return float(result) if np.ndim(result) == 0 else result
@@ -196,6 +197,6 @@ def beck_delay_ratio(ratio):
     """
     ratio = np.asarray(ratio, dtype=float)
     if (~((ratio > 0) & (ratio < 0.5))).any():
-        raise ValueError("beck_delay_ratio needs 0 < ratio < 1/2 (λ ≥ 1/2 is separable and never generalises).")
+        raise InputError("beck_delay_ratio needs 0 < ratio < 1/2 (λ ≥ 1/2 is separable and never generalises).")
     result = np.exp(0.5 * np.log1p(-2.0 * ratio) ** 2)
     return float(result) if np.ndim(result) == 0 else result
