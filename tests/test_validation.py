@@ -6,21 +6,29 @@ import math
 import re
 from numbers import Integral, Real
 
+import warnings
+
 import numpy as np
 import pytest
+from sklearn.base import is_classifier
+from sklearn.exceptions import NotFittedError
 
 from grokbeyond._validation import check_number
+from grokbeyond.exceptions import InputError, NumericalError
 from grokbeyond.registry import all_datasets, all_families
 
 BAD = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf, "True": True}
 #: Settings where +inf means something (no prior; noiseless measurements).
 INFINITE_OK = {("linear", "prior_variance"), ("sparse_recovery", "snr")}
+#: Settings whose default is None that are not numbers (arrays).
+NOT_NUMBERS = {"weight_init", "x"}
 
 
 def _numeric(params):
+    """The numeric settings, those defaulting to None (a number when set) included."""
     return {name: value for name, value in params.items()
-            if isinstance(value, (Integral, Real)) and not isinstance(value, bool)
-            and name not in ("random_state", "verbose")}
+            if (value is None or isinstance(value, (Integral, Real)) and not isinstance(value, bool))
+            and name not in ("random_state", "verbose", *NOT_NUMBERS)}
 
 
 def _family_cases():
@@ -43,20 +51,63 @@ def _dataset_cases():
                 yield pytest.param(make, param, value, id=f"{name}-{param}-{label}")
 
 
-@pytest.mark.parametrize("cls, param, value", list(_family_cases()))
-def test_a_family_refuses_a_bad_number_naming_it(cls, param, value):
+def _data(estimator):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(12, 3))
     y = (X[:, 0] > 0).astype(int)
+    return X, (y if is_classifier(estimator) else y * 1.0)
+
+
+@pytest.mark.parametrize("cls, param, value", list(_family_cases()))
+def test_a_family_refuses_a_bad_number_naming_it(cls, param, value):
     estimator = cls(max_iter=2, random_state=0).set_params(**{param: value})
-    with pytest.raises((ValueError, TypeError), match=rf"^{re.escape(param)}\b"):
-        estimator.fit(X, y if hasattr(estimator, "predict_proba") or "Classifier" in cls.__name__ else y * 1.0)
+    with pytest.raises(InputError, match=rf"^{re.escape(param)}\b"):
+        estimator.fit(*_data(estimator))
+    with pytest.raises(NotFittedError):
+        estimator.predict(_data(estimator)[0])
 
 
 @pytest.mark.parametrize("make, param, value", list(_dataset_cases()))
 def test_a_dataset_refuses_a_bad_number_naming_it(make, param, value):
-    with pytest.raises((ValueError, TypeError), match=rf"^{re.escape(param)}\b"):
+    with pytest.raises(InputError, match=rf"^{re.escape(param)}\b"):
         make(**{param: value})
+
+
+#: Extreme but finite values (and 0, -1, a non-integer) of every numeric setting. Budgets
+#: (max_iter, sizes, samples) are not set huge: a huge budget is a long fit, not an error.
+EXTREMES = {"tiny": 1e-300, "huge": 1e300, "-huge": -1e300, "zero": 0, "-1": -1, "2**62": 2 ** 62, "1.5": 1.5}
+BUDGETS = {"max_iter", "n_predictive_samples", "hidden_size", "n_inducing", "batch_size", "eval_every"}
+
+
+def _extreme_cases():
+    for name, cls in all_families():
+        for param in _numeric(cls().get_params()):
+            for label, value in EXTREMES.items():
+                if param in BUDGETS and label in ("huge", "2**62"):
+                    continue
+                yield pytest.param(cls, param, value, id=f"{name}-{param}-{label}")
+
+
+@pytest.mark.parametrize("cls, param, value", list(_extreme_cases()))
+def test_an_extreme_setting_fits_or_fails_as_documented(cls, param, value):
+    """A hostile value either fits (a finite history), is refused naming the setting, or fails
+    as a NumericalError with the step; nothing else escapes, and a failed fit is not fitted."""
+    estimator = cls(max_iter=2, random_state=0).set_params(**{param: value})
+    X, y = _data(estimator)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # gpytorch's jitter warnings at extreme scales
+            estimator.fit(X, y, eval_set=(X, y))
+    except InputError as err:
+        assert str(err).startswith(param), str(err)
+    except NumericalError as err:
+        assert err.step >= 0 and "failed at step" in str(err)
+    else:
+        train = estimator.history_[estimator.history_["split"] == "train"]
+        assert len(train) and np.isfinite(train["objective"]).all()  # test rows of a GP have no objective
+        return
+    with pytest.raises(NotFittedError):
+        estimator.predict(X)
 
 
 def test_check_number_keeps_good_values_and_names_bad_ones():

@@ -82,6 +82,65 @@ def test_bad_suites_are_named(tmp_path, replace, message):
         load_suite(path)
 
 
+VALID = {"name": "valid", "seeds": [0], "dataset": {"name": "sparse_parity", "n_bits": 6},
+         "model": {"family": "logistic", "max_iter": 2}}
+#: (what is replaced, its bad value, a word the message must hold)
+BAD_SUITES = [
+    *((("name",), value, "name") for value in (3, "", " ", [], {}, True, None)),
+    *((("seeds",), value, "seeds") for value in ([], [-1], [1.5], "0", [True], 0, [[0]], {"a": 0}, None)),
+    *((("dataset",), value, "dataset") for value in (3, "sparse_parity", [], True)),
+    (("dataset",), {}, "dataset] name"),
+    (("dataset", "name"), 3, "dataset] name"),
+    (("dataset", "name"), "nosuch", "nosuch"),
+    (("dataset", "name"), "os:path", "os:path"),
+    (("dataset", "nosuchparam"), 1, "nosuchparam"),
+    *((("model",), value, "model") for value in (3, "logistic", [], True)),
+    (("model",), {}, "model] family"),
+    (("model", "family"), 3, "model] family"),
+    (("model", "family"), "nosuch", "nosuch"),
+    (("model", "family"), "collections:OrderedDict", "TrajectoryEstimator"),
+    (("model", "depth"), 3, "depth"),
+    *((("grid",), value, "grid") for value in (3, "model.lr", [["model.lr", 1]], True)),
+    (("grid",), {"lr": [0.1]}, "'lr'"),
+    (("grid",), {"optimizer.lr": [0.1]}, "optimizer.lr"),
+    (("grid",), {"model.lr": 0.1}, "model.lr"),
+    (("grid",), {"model.lr": []}, "model.lr"),
+    (("grid",), {"model.family": ["mlp"]}, "model.family"),
+    (("grid",), {"dataset.name": ["digits"]}, "dataset.name"),
+    (("grid",), {"model.depth": [1, 2]}, "depth"),
+    (("grid",), {"dataset.depth": [1, 2]}, "depth"),
+    *((("cases",), value, "cases") for value in (3, "a", [1], [["model.lr"]], {"model.lr": 1})),
+    (("cases",), [{"lr": 0.1}], "'lr'"),
+    (("cases",), [{"model.depth": 0.1}], "depth"),
+    (("cases",), [{"model.family": "mlp"}], "model.family"),
+    *((("quick",), value, "quick") for value in (3, "fast", [1])),
+    (("quick",), {"max_iter": 2}, "quick"),
+    (("colour",), 1, "colour"),
+    (("grid", "model.lr"), [0.1], "both in [grid] and in a case"),
+]
+
+
+@pytest.mark.parametrize("where, value, word", BAD_SUITES,
+                         ids=[f"{'.'.join(w)}={v!r}" for w, v, _ in BAD_SUITES])
+def test_every_malformed_suite_is_an_input_error_naming_the_key(where, value, word):
+    import copy
+
+    from grokbeyond.exceptions import InputError
+    from grokbeyond.harness import check_suite
+
+    suite = copy.deepcopy(VALID)
+    if word.startswith("both in"):
+        suite["cases"] = [{"model.lr": 0.2}]
+    target = suite
+    for key in where[:-1]:
+        target = target.setdefault(key, {})
+    target[where[-1]] = value
+    with pytest.raises(InputError) as caught:
+        check_suite(suite)
+    assert word in str(caught.value)
+    check_suite(copy.deepcopy(VALID))  # the valid suite stays valid
+
+
 CASES = """
 [[cases]]
 label = "small"
