@@ -145,3 +145,16 @@ def test_an_infinite_prior_variance_is_no_prior():
     X = np.random.default_rng(0).normal(size=(20, 3))
     model = LinearRegression(prior_variance=math.inf, max_iter=3).fit(X, X[:, 0])
     assert (model.history_["complexity"] == 0).all()
+
+
+def test_a_metric_that_is_nan_throughout_is_said_not_silently_censored():
+    import pandas as pd
+
+    from grokbeyond.exceptions import MetricWarning
+    from grokbeyond.grokking import detect_grokking
+
+    history = pd.DataFrame({"step": [0, 1, 0, 1], "split": ["train", "train", "test", "test"],
+                            "accuracy": [0.5, 1.0, math.nan, math.nan]})
+    with pytest.warns(MetricWarning, match="'accuracy' is NaN at every test step"):
+        result = detect_grokking(history)
+    assert result.generalisation_censored and result.t_generalise is None

@@ -10,6 +10,8 @@
                              path that is a file); ends a sweep (an ``OSError``)
 :class:`StoreWarning`        a file in a store that is not a readable run file, named and
                              skipped
+:class:`MetricWarning`       a metric that is NaN at every step of a history grokking is read
+                             from (the run reads as censored)
 ============================ =================================================================
 
 The command line shows an :class:`InputError` (and any other error raised while it checks
@@ -22,7 +24,7 @@ This module imports nothing heavy.
 
 from __future__ import annotations
 
-__all__ = ["InputError", "NumericalError", "StoreWarning", "StoreWriteError"]
+__all__ = ["InputError", "MetricWarning", "NumericalError", "StoreWarning", "StoreWriteError"]
 
 
 class InputError(ValueError, TypeError):
@@ -74,3 +76,7 @@ class StoreWriteError(OSError):
 
 class StoreWarning(UserWarning):
     """A file in a results store that is not a readable run file, named and skipped."""
+
+
+class MetricWarning(UserWarning):
+    """A metric that is NaN at every recorded step of the split grokking is read from."""

@@ -16,7 +16,7 @@ from scipy import stats
 
 from ._random import numpy_generator
 from ._validation import check_number
-from .exceptions import InputError
+from .exceptions import InputError, MetricWarning
 
 __all__ = [
     "GrokkingResult",
@@ -79,9 +79,14 @@ def first_crossing(history, split, metric="accuracy", threshold=0.95, *, higher_
 
     Raises
     ------
-    ValueError
+    InputError
         If a column is missing, the history holds several runs, the split has no rows,
         or the direction cannot be inferred for ``metric``.
+
+    Warns
+    -----
+    MetricWarning
+        If ``metric`` is NaN at every step of the split (the run then reads as censored).
     """
     history = _check_history(history, metric)
     higher = _direction(metric, higher_is_better)
@@ -89,6 +94,10 @@ def first_crossing(history, split, metric="accuracy", threshold=0.95, *, higher_
     if rows.empty:
         raise InputError(f"history has no rows for split {split!r}.")
     values = rows[metric].to_numpy(dtype=float)
+    if np.isnan(values).all():
+        warnings.warn(f"{metric!r} is NaN at every {split} step of this history ({len(values)} rows): it never "
+                      "reaches the threshold and the run reads as censored; check the metric and the run.",
+                      MetricWarning, stacklevel=2)
     if higher:
         reached = values > threshold if strict else values >= threshold
     else:
