@@ -81,6 +81,34 @@ def test_the_metric_update_is_the_agop_of_the_fitted_predictor(kernel, centering
     np.testing.assert_allclose(two.M_, expected, rtol=1e-8, atol=1e-12)
 
 
+@pytest.mark.parametrize("centering", [True, False])
+def test_the_agop_of_one_hot_inputs_takes_the_sparse_order_and_is_exact(centering):
+    data = make_modular_arithmetic(p=5, operation="add", train_fraction=0.6, random_state=0)
+    X, y = data.X_train, data.y_train
+    assert (X != 0).mean() <= 1 / 16 + 0.2  # one-hot a ‖ one-hot b: 2 of 10 entries (the sparse order)
+    params = dict(kernel="gaussian", bandwidth=2.5, ridge=0.0, centering=centering, agop_power=1.0)
+    one = RFMClassifier(**params, max_iter=1).fit(X, y)
+    first = RFMClassifier(**params, max_iter=0).fit(X, y)
+    expected = _autograd_agop(X, first.dual_coef_, np.eye(X.shape[1]), "gaussian", 2.5, centering)
+    np.testing.assert_allclose(one.M_, expected, rtol=1e-9, atol=1e-12)
+
+
+def test_an_interpolating_solve_with_huge_coefficients_keeps_its_features():
+    # Standardised 3-class blobs at ridge 0: |α| ~ 1e8. Expanding the AGOP into one n × n
+    # quadratic form lost every digit here (eigenvalues [-0.33, 0.45] for [0.43, 0.58]); the
+    # metric collapsed to 0 at iteration 18 and the predictor to one class (accuracy 1/3).
+    from sklearn.datasets import make_blobs
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = make_blobs(n_samples=300, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    with pytest.warns(Warning, match="jitter"):  # the interpolating kernel matrix is singular to rounding
+        model = RFMClassifier(random_state=0).fit(X, y)
+    assert np.abs(model.dual_coef_).max() > 1e6
+    assert np.trace(model.M_) > 0.5 and model.score(X, y) > 0.9
+    assert np.linalg.eigvalsh(model.M_).min() >= 0
+
+
 def test_agop_power_is_a_matrix_power_and_the_path_is_kept():
     X, y = _blobs(d=5)
     square_root = RFMClassifier(max_iter=1).fit(X, y)

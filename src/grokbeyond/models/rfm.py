@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from .._validation import check_number
 from ..exceptions import InputError
 from ._base import TrajectoryClassifier
-from ._agop import agop_alignment, circulant_deviation
+from ._agop import agop_alignment, circulant_deviation, kernel_agop
 
 __all__ = ["RFMClassifier"]
 
@@ -327,30 +327,10 @@ class RFMClassifier(TrajectoryClassifier):
         return K, weights
 
     def _agop(self, weights):
-        """The centred AGOP of the fitted predictor over the training inputs, (R, d, d).
-
-        With ``w`` the kernel's gradient factor (``∇_x K_M(x, z) = −w M (x − z)``), the
-        gradient of output ``c`` at training input ``x_j`` is ``g_jc = M h_jc``,
-        ``h_jc = Σ_i w_ji α_ic (x_i − x_j)``. Expanding ``Σ_jc h_jc h_jcᵀ`` gives
-
-        ``Xᵀ [ (wᵀw) ∘ (ααᵀ) − C − Cᵀ + diag(‖s_j‖²) ] X``, ``s = wα``,
-        ``C_ji = w_ji (sαᵀ)_ji``,
-
-        and the mean over ``j`` is ``h̄_c = Xᵀ(w̄ ∘ α_c − s_c)/n`` (``w̄`` the column
-        sums of ``w``): one n × n product (n³ operations) instead of the authors' code's
-        (n, n) × (n, c·d) one (n²·c·d, 4× more at p = 61); ``tests/models/test_rfm.py``
-        checks the result against autograd.
-        """
-        X, alpha = self._centres, self._alpha
-        n = X.shape[-2]
-        outputs = weights @ alpha  # s, (R, n, c)
-        cross = weights * (outputs @ alpha.mT)
-        inner = (weights.mT @ weights) * (alpha @ alpha.mT) - cross - cross.mT
-        inner.diagonal(dim1=-2, dim2=-1).add_(outputs.square().sum(-1))
-        second = X.mT @ inner @ X / n
-        if self.centering:
-            mean = X.mT @ (weights.sum(-2)[..., None] * alpha - outputs) / n  # (R, d, c)
-            second = second - mean @ mean.mT
+        """The centred AGOP of the fitted predictor over the training inputs, (R, d, d)
+        (:func:`~grokbeyond.models._agop.kernel_agop`, between the metric on both sides);
+        ``tests/models/test_rfm.py`` checks it against autograd."""
+        second = kernel_agop(self._centres, self._alpha, weights, centering=bool(self.centering))
         return self._metric @ second @ self._metric
 
     def _agop_power(self, agop):
