@@ -158,3 +158,58 @@ def test_a_metric_that_is_nan_throughout_is_said_not_silently_censored():
     with pytest.warns(MetricWarning, match="'accuracy' is NaN at every test step"):
         result = detect_grokking(history)
     assert result.generalisation_censored and result.t_generalise is None
+
+
+# ---- the analysis functions: every scalar setting given NaN, ±inf or a boolean ------------------------
+def _analysis_calls():
+    import pandas as pd
+
+    from grokbeyond import grokking, theory
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 4))
+    history = pd.DataFrame({"step": [0, 10, 20] * 2, "split": ["train"] * 3 + ["test"] * 3,
+                            "accuracy": [0.5, 1.0, 1.0, 0.5, 0.6, 1.0]})
+    result = grokking.detect_grokking(history)
+    return {
+        theory.beck_delay_ratio: dict(ratio=0.3),
+        theory.fit_delay_slope: dict(lr=[0.1, 0.2, 0.3, 0.4], weight_decay=[1e-3, 1e-3, 2e-3, 2e-3],
+                                     delay=[100, 50, 40, 20], confidence_level=0.95),
+        theory.levi_grokking_time: dict(ratio=0.5, lr=0.1),
+        theory.limiting_accuracy: dict(margin=0.5, noise_scale=1.0),
+        theory.linear_gd_trajectory: dict(X_train=X, teacher=rng.normal(size=(4, 1)), student_init=np.zeros((4, 1)),
+                                          lr=0.01, max_iter=10, weight_decay=0.0),
+        theory.marchenko_pastur_trajectory: dict(ratio=0.5, lr=0.1, max_iter=10, n_outputs=1),
+        theory.norm_delay: dict(norm_sq=4.0, lr=0.1, weight_decay=0.01, kappa=1.0, target=1.0),
+        theory.notsawo_delay: dict(lr=0.1, beta=0.01, constant=1.0),
+        theory.separability_probability: dict(n_features=5, n_samples=20),
+        theory.threshold_accuracy: dict(loss=0.1, epsilon=0.01, n_outputs=1),
+        grokking.median_ci: dict(values=[1.0, 2.0, 3.0], confidence_level=0.95, n_resamples=99),
+        grokking.detect_grokking: dict(history=history, threshold=0.95, min_delay=10),
+        grokking.first_crossing: dict(history=history, split="test", threshold=0.95),
+        grokking.fit_exponential_gap: dict(x=[1, 2, 3, 4], gaps=[10.0, 20, 40, 80], confidence_level=0.95),
+        grokking.summarise_grokking: dict(results=[result] * 3, confidence_level=0.95, n_resamples=99),
+    }
+
+
+#: Where a value is meaningful: an infinite loss has accuracy 0, a NaN loss (missing) NaN.
+ANALYSIS_OK = {("threshold_accuracy", "loss", "nan"), ("threshold_accuracy", "loss", "inf")}
+
+
+def _analysis_cases():
+    for function, kwargs in _analysis_calls().items():
+        for param, value in kwargs.items():
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                continue
+            for label, bad in BAD.items():
+                if (function.__name__, param, label) not in ANALYSIS_OK:
+                    yield pytest.param(function.__name__, param, bad, id=f"{function.__name__}-{param}-{label}")
+
+
+@pytest.mark.parametrize("name, param, value", list(_analysis_cases()))
+def test_an_analysis_function_refuses_a_bad_number_naming_it(name, param, value):
+    calls = {function.__name__: (function, kwargs) for function, kwargs in _analysis_calls().items()}
+    function, kwargs = calls[name]
+    function(**kwargs)  # the valid call runs
+    with pytest.raises(InputError, match=rf"^{re.escape(param)}\b"):
+        function(**{**kwargs, param: value})

@@ -15,7 +15,7 @@ from sklearn.utils import check_scalar
 
 from .exceptions import InputError
 
-__all__ = ["check_number"]
+__all__ = ["check_number", "check_values"]
 
 
 def check_number(x, name, target_type, *, min_val=None, max_val=None, include_boundaries="both", allow_inf=False):
@@ -73,3 +73,55 @@ def check_number(x, name, target_type, *, min_val=None, max_val=None, include_bo
 def _kind(target_type) -> str:
     types = target_type if isinstance(target_type, tuple) else (target_type,)
     return " or ".join("an integer" if t is Integral else "a real number" if t is Real else t.__name__ for t in types)
+
+
+def check_values(values, name, *, min_val=None, include_min=True, allow_nan=False, allow_inf=False) -> np.ndarray:
+    """Validate a number or an array of numbers (measurements, per-run settings) as float64.
+
+    Parameters
+    ----------
+    values : float or array-like
+        The value(s).
+    name : str
+        The setting's name, used in the messages.
+    min_val : float or None, default=None
+        The smallest allowed value.
+    include_min : bool, default=True
+        Whether ``min_val`` itself is allowed.
+    allow_nan, allow_inf : bool, default=False
+        Whether NaN (a missing measurement, propagated) and ±inf are allowed.
+
+    Returns
+    -------
+    numpy.ndarray
+        The values as float64 (0-d for a number).
+
+    Raises
+    ------
+    InputError
+        If a value is a boolean, not a number, NaN or infinite (unless allowed) or below
+        ``min_val``; the message starts with ``name``.
+
+    Examples
+    --------
+    >>> from grokbeyond._validation import check_values
+    >>> check_values([0.1, 0.2], "lr", min_val=0.0, include_min=False).tolist()
+    [0.1, 0.2]
+    """
+    array = np.asarray(values)
+    if array.dtype == bool or array.dtype == object and any(isinstance(v, (bool, np.bool_)) for v in array.ravel()):
+        raise InputError(f"{name} must be numbers, not booleans; got {values!r}.")
+    try:
+        array = array.astype(np.float64)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be numbers; got {values!r}.") from None
+    if not allow_nan and np.isnan(array).any():
+        raise InputError(f"{name} must not be NaN; got {values!r}.")
+    if not allow_inf and np.isinf(array).any():
+        raise InputError(f"{name} must be finite; got {values!r}.")
+    if min_val is not None:
+        below = array < min_val if include_min else array <= min_val
+        if below.any():
+            bound = ">=" if include_min else ">"
+            raise InputError(f"{name} must be {bound} {min_val}; got {values!r}.")
+    return array

@@ -89,6 +89,7 @@ def first_crossing(history, split, metric="accuracy", threshold=0.95, *, higher_
         If ``metric`` is NaN at every step of the split (the run then reads as censored).
     """
     history = _check_history(history, metric)
+    check_number(threshold, "threshold", Real)
     higher = _direction(metric, higher_is_better)
     rows = history[history["split"] == split].sort_values("step")
     if rows.empty:
@@ -510,6 +511,7 @@ def fit_exponential_gap(x, gaps, *, confidence_level=0.95) -> ExponentialFit:
     >>> round(fit.rate, 4), fit.n_censored
     (0.2303, 1)
     """
+    check_number(confidence_level, "confidence_level", Real, min_val=0.0, max_val=1.0, include_boundaries="neither")
     x = np.asarray(x, dtype=float)
     gaps = np.array([np.nan if g is None else g for g in gaps], dtype=float)
     if x.shape != gaps.shape or x.ndim != 1:

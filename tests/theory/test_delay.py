@@ -30,8 +30,8 @@ def test_the_slope_interval_widens_with_scatter_and_confidence():
 @pytest.mark.parametrize("args, match", [
     (([0.1, 0.2], [1e-3, 1e-3], [10.0, 5.0]), "at least three runs"),
     (([0.1, 0.1, 0.1], [1e-3, 1e-3, 1e-3], [10.0, 9.0, 11.0]), "two or more values"),
-    (([0.1, 0.2, 0.4], [1e-3, 1e-3, 1e-3], [10.0, -5.0, 2.0]), "delay must be positive"),
-    (([0.1, 0.2, np.nan], [1e-3, 1e-3, 1e-3], [10.0, 5.0, 2.0]), "lr must be positive"),
+    (([0.1, 0.2, 0.4], [1e-3, 1e-3, 1e-3], [10.0, -5.0, 2.0]), "delay must be > 0"),
+    (([0.1, 0.2, np.nan], [1e-3, 1e-3, 1e-3], [10.0, 5.0, 2.0]), "lr must not be NaN"),
     (([0.1, 0.2, 0.4], [1e-3, 1e-3], [10.0, 5.0, 2.0]), "one value per run"),
 ])
 def test_the_slope_fit_refuses_bad_runs(args, match):
@@ -69,7 +69,7 @@ def test_fit_norm_delay_refuses_too_few_or_bad_runs():
         fit_norm_delay([10.0], [0.1], [1e-3], [100.0])
     with pytest.raises(ValueError, match="no run has"):
         fit_norm_delay([1.0, 2.0], [0.1, 0.1], [1e-3, 1e-3], [100.0, 50.0], target=[3.0, 3.0])
-    with pytest.raises(ValueError, match="norm_sq must be positive"):
+    with pytest.raises(ValueError, match="norm_sq must be > 0"):
         fit_norm_delay([0.0, 2.0], [0.1, 0.1], [1e-3, 1e-3], [100.0, 50.0])
 
 

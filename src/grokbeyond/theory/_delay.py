@@ -8,7 +8,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import optimize, stats
 
-from .._validation import check_number
+from .._validation import check_number, check_values
 from ..exceptions import InputError
 
 __all__ = ["NormDelayFit", "SlopeFit", "fit_delay_slope", "fit_norm_delay", "norm_delay", "notsawo_delay"]
@@ -49,7 +49,7 @@ def notsawo_delay(lr, beta, constant=1.0):
     >>> round(float(notsawo_delay(0.1, 1e-5, constant=10.8)))
     10800000
     """
-    _positive(lr, "lr"), _positive(beta, "beta")
+    _positive(lr, "lr"), _positive(beta, "beta"), _positive(constant, "constant")
     return constant / (np.asarray(lr, dtype=float) * np.asarray(beta, dtype=float))
 
 
@@ -65,10 +65,7 @@ class SlopeFit(NamedTuple):
 
 
 def _positive(values, name):
-    values = np.asarray(values, dtype=float).ravel()
-    if not (np.isfinite(values).all() and (values > 0).all()):
-        raise InputError(f"{name} must be positive and finite.")
-    return values
+    return check_values(values, name, min_val=0.0, include_min=False).ravel()
 
 
 def fit_delay_slope(lr, weight_decay, delay, confidence_level=0.95) -> SlopeFit:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import integrate, special
 
-from .._validation import check_number
+from .._validation import check_number, check_values
 from ..exceptions import InputError
 
 __all__ = ["levi_grokking_time", "linear_gd_trajectory", "marchenko_pastur_trajectory", "threshold_accuracy"]
@@ -29,7 +29,8 @@ def threshold_accuracy(loss, epsilon, n_outputs=1):
     ----------
     loss : float or array-like
         ``L``, the mean squared error per output (the generalisation loss ``‖S − T‖²_F /
-        d_out`` for Gaussian inputs), ``>= 0``.
+        d_out`` for Gaussian inputs), ``>= 0``; an infinite loss gives accuracy 0 and a
+        NaN (a missing loss) NaN.
     epsilon : float
         The threshold ε (> 0), in squared output units.
     n_outputs : int, default=1
@@ -42,8 +43,9 @@ def threshold_accuracy(loss, epsilon, n_outputs=1):
 
     Raises
     ------
-    ValueError
-        If ``epsilon`` is not positive, ``n_outputs < 1`` or a loss is negative.
+    InputError
+        If ``epsilon`` is not positive, ``n_outputs < 1``, or a loss is negative or a
+        boolean.
 
     Examples
     --------
@@ -53,9 +55,7 @@ def threshold_accuracy(loss, epsilon, n_outputs=1):
     """
     epsilon = check_number(epsilon, "epsilon", Real, min_val=0.0, include_boundaries="neither")
     n_outputs = check_number(n_outputs, "n_outputs", Integral, min_val=1)
-    loss = np.asarray(loss, dtype=float)
-    if (loss < 0).any():
-        raise InputError("loss must be non-negative.")
+    loss = check_values(loss, "loss", min_val=0.0, allow_nan=True, allow_inf=True)  # NaN: a missing loss
     with np.errstate(divide="ignore", over="ignore"):  # loss 0 or subnormal: accuracy 1
         return special.gammainc(n_outputs / 2, n_outputs * epsilon / (2 * loss))
 
@@ -318,8 +318,8 @@ def levi_grokking_time(ratio, lr):
     716
     """
     lr = check_number(lr, "lr", Real, min_val=0.0, include_boundaries="neither")
-    ratio = np.asarray(ratio, dtype=float)
-    if (~((ratio > 0) & (ratio < 1))).any():  # NaN included
-        raise InputError("levi_grokking_time needs 0 < ratio < 1 (λ ≥ 1 never generalises).")
+    ratio = check_values(ratio, "ratio", min_val=0.0, include_min=False)
+    if (ratio >= 1).any():
+        raise InputError("ratio must be < 1 for levi_grokking_time (λ ≥ 1 never generalises).")
     gap = 1.0 - np.sqrt(ratio)
     return np.log(1.0 / gap) / (2.0 * lr * gap**2)

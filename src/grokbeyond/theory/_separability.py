@@ -7,7 +7,7 @@ from numbers import Integral, Real
 import numpy as np
 from scipy import optimize, special, stats
 
-from .._validation import check_number
+from .._validation import check_number, check_values
 from ..exceptions import InputError
 
 __all__ = ["beck_delay_ratio", "limiting_accuracy", "origin_margin", "separability_probability"]
@@ -113,8 +113,9 @@ def separability_probability(n_features, n_samples):
     0.263
     """
     d, n = np.asarray(n_features), np.asarray(n_samples)
-    if not (np.issubdtype(d.dtype, np.integer) and np.issubdtype(n.dtype, np.integer)) or (d < 1).any() or (n < 1).any():
-        raise InputError("separability_probability needs integer n_features >= 1 and n_samples >= 1.")
+    for name, values in (("n_features", d), ("n_samples", n)):
+        if not np.issubdtype(values.dtype, np.integer) or (values < 1).any():
+            raise InputError(f"{name} must be integers >= 1; got {values.tolist()!r}.")
     result = stats.binom.cdf(d - 1, n - 1, 0.5)
     return float(result) if np.ndim(result) == 0 else result
 
@@ -155,9 +156,7 @@ def limiting_accuracy(margin, noise_scale):
     0.8413
     """
     noise_scale = check_number(noise_scale, "noise_scale", Real, min_val=0.0, include_boundaries="neither")
-    margin = np.asarray(margin, dtype=float)
-    if not (np.isfinite(margin).all() and (margin >= 0).all()):
-        raise InputError("margin must be >= 0 and finite.")
+    margin = check_values(margin, "margin", min_val=0.0)
     with np.errstate(divide="ignore"):
         result = special.ndtr(1.0 / (noise_scale * margin))
     return float(result) if np.ndim(result) == 0 else result
@@ -195,8 +194,8 @@ def beck_delay_ratio(ratio):
     >>> round(float(beck_delay_ratio(0.45)), 2)
     14.17
     """
-    ratio = np.asarray(ratio, dtype=float)
-    if (~((ratio > 0) & (ratio < 0.5))).any():
-        raise InputError("beck_delay_ratio needs 0 < ratio < 1/2 (λ ≥ 1/2 is separable and never generalises).")
+    ratio = check_values(ratio, "ratio", min_val=0.0, include_min=False)
+    if (ratio >= 0.5).any():
+        raise InputError("ratio must be < 1/2 for beck_delay_ratio (λ ≥ 1/2 is separable and never generalises).")
     result = np.exp(0.5 * np.log1p(-2.0 * ratio) ** 2)
     return float(result) if np.ndim(result) == 0 else result
