@@ -143,8 +143,9 @@ def run_command(
         return
     with _errors():
         summary = run_suites(specs, results_dir, n_jobs=n_jobs, scheduler=scheduler, batch=batch)
+    elsewhere = f", {summary.n_elsewhere} left to another sweep of this store" if summary.n_elsewhere else ""
     typer.echo(f"{summary.n_runs} runs: {summary.n_skipped} already stored, {summary.n_finished} finished, "
-               f"{summary.n_failed} failed; store: {results_dir}")
+               f"{summary.n_failed} failed{elsewhere}; store: {results_dir}")
     if summary.n_failed:
         raise typer.Exit(code=1)
 
