@@ -63,7 +63,7 @@ TIMES: dict[str, dict[str, float]] = {}  # setting -> kind -> seconds per step (
 
 def _runs(name, steps):
     suite_file, *_ = SETTINGS[name]
-    runs = expand_suite(load_suite(PAPERS / suite_file))
+    runs = list(expand_suite(load_suite(PAPERS / suite_file)))  # dicts to edit (each read of a SuiteRuns is new)
     for config in runs:
         config["model"]["max_iter"] = steps
     return runs

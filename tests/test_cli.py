@@ -91,6 +91,7 @@ BAD_FILES = {
     (["run", "{suite}", "--set", "lr=1"], "OWNER.KEY=VALUE"),
     (["run", "{suite}", "--set", "model.depth=3"], "depth"),
     (["run", "{suite}", "--set", "model.family=mlp"], "model.family"),
+    (["run", "{suite}", "--n-jobs", "0"], "n_jobs"),
     (["report", "--results-dir", "{tmp}/none"], "no results store"),
     (["report", "--results-dir", "{tmp}/empty"], "holds no finished run"),
     (["report", "--results-dir", "{tmp}/stored", "--metric", "nosuch"], "nosuch"),
@@ -127,7 +128,7 @@ def test_a_store_that_cannot_be_written_is_one_line_and_exit_1(tmp_path):
     store.write_text("a file, not a folder")
     result = runner.invoke(app, ["run", str(path), "--results-dir", str(store)])
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
-    assert "cannot write to the results store" in result.output and str(store) in result.output
+    assert "the results store is not a folder" in result.output and str(store) in result.output
     assert "Traceback" not in result.output
 
 

@@ -110,6 +110,16 @@ def test_an_extreme_setting_fits_or_fails_as_documented(cls, param, value):
         estimator.predict(X)
 
 
+@pytest.mark.parametrize("values", [True, [True, 2.0], ["1", 2.0], 1 + 2j, [0.1, math.nan], [0.1, -math.inf],
+                                    [-0.1, 0.2], "0.1", None])
+def test_check_values_refuses_what_is_not_finite_real_numbers_in_range(values):
+    from grokbeyond._validation import check_values
+
+    assert check_values([0.1, 2], "lr", min_val=0.0).tolist() == [0.1, 2.0]
+    with pytest.raises(InputError, match="^lr must"):
+        check_values(values, "lr", min_val=0.0)
+
+
 def test_check_number_keeps_good_values_and_names_bad_ones():
     assert check_number(3, "n", Integral, min_val=1) == 3
     assert check_number(math.inf, "v", Real, min_val=0.0, allow_inf=True) == math.inf

@@ -109,12 +109,13 @@ def check_values(values, name, *, min_val=None, include_min=True, allow_nan=Fals
     [0.1, 0.2]
     """
     array = np.asarray(values)
-    if array.dtype == bool or array.dtype == object and any(isinstance(v, (bool, np.bool_)) for v in array.ravel()):
-        raise InputError(f"{name} must be numbers, not booleans; got {values!r}.")
-    try:
-        array = array.astype(np.float64)
-    except (TypeError, ValueError):
-        raise InputError(f"{name} must be numbers; got {values!r}.") from None
+    if array.dtype.kind not in "iuf" or not isinstance(values, np.ndarray):  # a list may mix True into floats
+        items = np.asarray(values, dtype=object).ravel()
+        if array.dtype.kind == "b" or any(isinstance(v, (bool, np.bool_)) for v in items):
+            raise InputError(f"{name} must be numbers, not booleans; got {values!r}.")
+        if not all(isinstance(v, Real) for v in items):
+            raise InputError(f"{name} must be real numbers; got {values!r}.")
+    array = array.astype(np.float64)
     if not allow_nan and np.isnan(array).any():
         raise InputError(f"{name} must not be NaN; got {values!r}.")
     if not allow_inf and np.isinf(array).any():

@@ -126,6 +126,8 @@ n_test = 20
 family = "logistic"
 max_iter = 30
 eval_every = 10
+[grid]
+"model.lr" = [0.5, -1.0]  # -1 fails every run of its half: failed runs are done once too
 """
 
 
@@ -155,9 +157,9 @@ def test_concurrent_sweeps_on_one_store_do_each_run_once(tmp_path, monkeypatch):
     for thread in threads:
         thread.join()
     assert sorted(writes) == sorted({config["run_id"] for config in expand_suite(suite)})  # each run written once
-    assert sum(s.n_finished for s in summaries) == 10
-    assert all(s.n_finished + s.n_skipped + s.n_elsewhere == 10 for s in summaries)
-    assert (load_results(store)[1]["status"] == "finished").sum() == 10
+    assert sum(s.n_finished for s in summaries) == 10 and sum(s.n_failed for s in summaries) == 10
+    assert all(s.n_finished + s.n_failed + s.n_skipped + s.n_elsewhere == 20 for s in summaries)
+    assert load_results(store)[1]["status"].value_counts().to_dict() == {"finished": 10, "failed": 10}
 
 
 SLOW = """

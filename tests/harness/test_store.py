@@ -323,6 +323,35 @@ def test_a_read_only_store_is_refused_before_any_run(tmp_path):
         store_dir.chmod(0o755)
 
 
+def test_a_complete_store_that_cannot_be_written_still_resumes(tmp_path, monkeypatch):
+    import errno
+
+    from grokbeyond.harness import _claims
+
+    store_dir = tmp_path / "store"
+    run_suites([_one_run_suite()], store_dir, progress=False)
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(_claims.tempfile, "TemporaryFile", read_only)  # an archived, read-only store
+    summary = run_suites([_one_run_suite()], store_dir, progress=False)
+    assert summary.n_skipped == 2 and summary.n_finished == 0
+
+
+def test_a_sweep_larger_than_the_open_file_limit_claims_in_batches(tmp_path):
+    import resource
+
+    suite = _one_run_suite() | {"seeds": list(range(600))}
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(512, hard), hard))
+    try:  # one batch of 600 runs would hold 600 lock files open
+        summary = run_suites([suite], tmp_path / "store", progress=False)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert summary.n_finished == 600
+
+
 def test_claims_are_exclusive_across_holders_and_skip_finished_runs(tmp_path):
     from grokbeyond.harness import claim_runs
 

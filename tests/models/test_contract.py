@@ -133,6 +133,46 @@ def test_a_refit_failing_numerically_keeps_the_previous_fit(family, monkeypatch)
     np.testing.assert_array_equal(fitted.predict(X_test), predictions)
 
 
+def test_callbacks_see_each_evaluation_add_columns_and_stop_the_fit(family):
+    _, estimator, fitted, (X, y, X_test, y_test) = family
+    seen = []
+
+    def watch(model, rows):
+        seen.append(rows.copy())
+        rows["norm_seen"] = float(rows["step"].iloc[0])  # a column the callback adds
+        return int(rows["step"].iloc[0]) == 2  # stop after step 2
+
+    stopped = clone(estimator).fit(X, y, eval_set=(X_test, y_test), callbacks=[watch])
+    assert stopped.n_iter_ == 2 and stopped.history_["step"].max() == 2
+    # The columns recorded step by step (not those completed from the whole trajectory, as the
+    # RFM's alignment with its final metric) are the full fit's: stopping moves nothing.
+    recorded = [c for c in seen[0].columns if c != "norm_seen"]
+    expected = fitted.history_[fitted.history_["step"] <= 2].reset_index(drop=True)[recorded]
+    pd.testing.assert_frame_equal(stopped.history_[recorded], expected)
+    np.testing.assert_array_equal(stopped.history_["norm_seen"], stopped.history_["step"])
+    pd.testing.assert_frame_equal(pd.concat(seen, ignore_index=True)[recorded].astype({"split": "category"}),
+                                  expected.astype({"split": "category"}))  # the rows, as history_ holds them
+
+
+def test_a_callback_that_raises_leaves_the_estimator_unfitted(family):
+    _, estimator, _, (X, y, X_test, y_test) = family
+
+    class Pruned(Exception):  # e.g. optuna.TrialPruned
+        pass
+
+    def prune(model, rows):
+        if rows["step"].iloc[0] == 1:
+            raise Pruned
+
+    model = clone(estimator)
+    with pytest.raises(Pruned):
+        model.fit(X, y, eval_set=(X_test, y_test), callbacks=[prune])
+    with pytest.raises(NotFittedError):
+        model.predict(X_test)
+    with pytest.raises(ValueError, match="callbacks must be a sequence of callables"):
+        clone(estimator).fit(X, y, callbacks=prune)
+
+
 def test_registered_name_resolves_in_a_suite(family):
     from grokbeyond.harness import check_suite
 

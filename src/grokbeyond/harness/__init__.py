@@ -1,9 +1,9 @@
 """The harness, the one way anything runs: suite files expanded into runs, a resumable
 parquet store with one schema, execution on joblib processes or Dask."""
 
+from ._claims import check_writable, claim_runs
 from .executors import SuiteSummary, batch_runs, execute_batch, execute_run, run_suite, run_suites
-from .store import (SCHEMA, STORE_VERSION, StoreWarning, check_writable, claim_runs, finished_run_ids, load_results,
-                    migrate_store, write_run)
+from .store import SCHEMA, STORE_VERSION, StoreWarning, finished_run_ids, load_results, migrate_store, write_run
 from .suites import SuiteRuns, check_suite, expand_suite, load_suite, make_run, override_suite, run_id
 
 __all__ = [

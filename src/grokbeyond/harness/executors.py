@@ -6,7 +6,6 @@ import contextlib
 import itertools
 import math
 import os
-import threading
 import time
 import traceback
 import warnings
@@ -20,7 +19,8 @@ from tqdm.auto import tqdm
 
 from ..exceptions import InputError
 from ..registry import get_dataset, get_family
-from .store import check_writable, claim_runs, finished_run_ids, write_run
+from ._claims import MAX_CLAIMED, check_writable, claim_runs, watch_parent
+from .store import finished_run_ids, write_run
 from .suites import expand_suite, make_run
 
 __all__ = ["SuiteSummary", "batch_runs", "execute_batch", "execute_run", "run_suite", "run_suites"]
@@ -106,7 +106,7 @@ def _eval_set(data):
 
 
 def execute_batch(configs, results_dir, *, n_threads: int | None = 1, family=None, dataset=None,
-                  parent_pid: int | None = None) -> list[str]:
+                  parent_pid: int | None = None, since: float | None = None) -> list[str]:
     """Fit runs of one family that share shapes as one batched model; store each run.
 
     Each run is stored under its own run id as :func:`execute_run` stores it, with
@@ -129,6 +129,9 @@ def execute_batch(configs, results_dir, *, n_threads: int | None = 1, family=Non
     parent_pid : int or None, default=None
         The sweep's process. A worker process it started exits within a second of its
         death (a SIGKILL'd sweep leaves no worker training on and writing into the store).
+    since : float or None, default=None
+        The sweep's start (``time.time()``): a run another sweep stored after it is left
+        to that sweep (see :func:`~grokbeyond.harness.claim_runs`).
 
     Returns
     -------
@@ -140,8 +143,8 @@ def execute_batch(configs, results_dir, *, n_threads: int | None = 1, family=Non
     StoreWriteError
         If a run file cannot be written (the sweep ends; see :func:`run_suites`).
     """
-    _watch_parent(parent_pid)
-    with claim_runs(results_dir, [config["run_id"] for config in configs]) as claimed:
+    watch_parent(parent_pid)
+    with claim_runs(results_dir, [config["run_id"] for config in configs], since=since) as claimed:
         mine = [config for config in configs if config["run_id"] in claimed]
         statuses = dict.fromkeys((config["run_id"] for config in configs), "elsewhere")
         statuses.update(zip(claimed, _execute_claimed(mine, results_dir, n_threads=n_threads, family=family,
@@ -182,25 +185,6 @@ def _execute_claimed(configs, results_dir, *, n_threads, family, dataset) -> lis
         statuses.append(_store_run(results_dir, config, history, status, error, None, caught,
                                    wall_time / len(configs), torch.get_num_threads(), batch))
     return statuses
-
-
-_WATCHED_PARENT = None
-
-
-def _watch_parent(pid: int | None) -> None:
-    """In a worker process the sweep ``pid`` started, a daemon thread that ends the process
-    within half a second of the sweep's death (the process is re-parented)."""
-    global _WATCHED_PARENT
-    if pid is None or pid == os.getpid() or pid == _WATCHED_PARENT or os.getppid() != pid:
-        return  # the sweep's own process, a watched worker, or a remote worker that is not its child
-    _WATCHED_PARENT = pid
-
-    def watch():
-        while os.getppid() == pid:
-            time.sleep(0.5)
-        os._exit(1)  # the sweep is gone: its claims are released with this process
-
-    threading.Thread(target=watch, name="grokbeyond-sweep-watch", daemon=True).start()
 
 
 def batch_runs(configs, *, n_jobs: int = 1, max_replicates: int | None = None, family=None, dataset=None):
@@ -350,7 +334,8 @@ def run_suites(suites, results_dir, *, n_jobs: int = 1, scheduler: str | None = 
     batch : bool, default=True
         Whether to train compatible runs as batched models (False: every run alone).
     max_replicates : int or None, default=None
-        The largest batch (see :func:`batch_runs`).
+        The largest batch (see :func:`batch_runs`); at most ``MAX_CLAIMED`` (256), the
+        runs a worker claims at once.
 
     Returns
     -------
@@ -360,7 +345,8 @@ def run_suites(suites, results_dir, *, n_jobs: int = 1, scheduler: str | None = 
     Raises
     ------
     InputError
-        If two suites share a name (their runs would be told apart by nothing).
+        If two suites share a name (their runs would be told apart by nothing), or
+        ``n_jobs`` is 0 or not an integer.
     StoreWriteError
         If the store cannot be written: checked before anything runs, and at every
         run file (a full disk). The sweep ends; every run stored so far is kept.
@@ -376,6 +362,9 @@ def run_suites(suites, results_dir, *, n_jobs: int = 1, scheduler: str | None = 
     names = [suite["name"] for suite in suites]
     if len(set(names)) != len(names):
         raise InputError(f"suite names must differ; got {names}.")
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
+        raise InputError(f"n_jobs must be a non-zero integer (-1: every core); got {n_jobs!r}.")
+    since = time.time()
     runs = [expand_suite(suite) for suite in suites]  # lazy: memory does not grow with the grid
     done = finished_run_ids(results_dir)
 
@@ -383,7 +372,8 @@ def run_suites(suites, results_dir, *, n_jobs: int = 1, scheduler: str | None = 
         return (config for suite_runs in runs for config in suite_runs if config["run_id"] not in done)
 
     n_runs, n_todo = sum(map(len, runs)), sum(1 for _ in pending())
-    check_writable(results_dir)
+    if n_todo:  # a complete store may be read-only (an archive)
+        check_writable(results_dir)
     # The classes and functions themselves travel with each run, so that a family or dataset
     # registered in this process (a notebook's, say) is found in every worker.
     families = {suite["model"]["family"]: get_family(suite["model"]["family"]) for suite in suites}
@@ -392,18 +382,19 @@ def run_suites(suites, results_dir, *, n_jobs: int = 1, scheduler: str | None = 
     with _backend(scheduler, n_jobs) as client:
         workers = (joblib.effective_n_jobs(n_jobs) if client is None or scheduler == "local"
                    else len(client.scheduler_info()["workers"]))
+        largest = min(max_replicates or MAX_CLAIMED, MAX_CLAIMED)  # a batch's runs are claimed together
 
         def batches():  # grouped a chunk of pending runs at a time, so scheduling memory is bounded too
             chunks = pending()
             while chunk := list(itertools.islice(chunks, _CHUNK)):
-                yield from (batch_runs(chunk, n_jobs=workers, max_replicates=max_replicates, family=families,
+                yield from (batch_runs(chunk, n_jobs=workers, max_replicates=largest, family=families,
                                        dataset=datasets) if batch else ([config] for config in chunk))
 
         results = joblib.Parallel(n_jobs=n_jobs if scheduler is None else -1, return_as="generator")(
             joblib.delayed(execute_batch)(configs, str(results_dir), n_threads=None if n_jobs == 1 else 1,
                                           family=families[configs[0]["model"]["family"]],
                                           dataset=datasets[configs[0]["dataset"]["name"]],
-                                          parent_pid=os.getpid())
+                                          parent_pid=os.getpid(), since=since)
             for configs in batches()
         )
         with tqdm(total=n_todo, desc=desc or ", ".join(names), unit="run", disable=not progress) as bar:

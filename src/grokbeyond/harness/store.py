@@ -31,7 +31,6 @@ warnings, error and traceback. :func:`load_results` is the easy path back to one
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -47,8 +46,7 @@ import pyarrow.parquet as pq
 
 from ..exceptions import InputError, StoreWarning, StoreWriteError
 
-__all__ = ["SCHEMA", "STORE_VERSION", "StoreWarning", "check_writable", "claim_runs", "finished_run_ids", "load_results",
-           "migrate_store", "write_run"]
+__all__ = ["SCHEMA", "STORE_VERSION", "StoreWarning", "finished_run_ids", "load_results", "migrate_store", "write_run"]
 
 #: The version of the file layout; files of version 1 (wide, per-run columns) are migrated
 #: by :func:`migrate_store`.
@@ -186,45 +184,6 @@ def _write_error(path: Path, err: OSError) -> StoreWriteError:
     return StoreWriteError(err.errno, f"cannot write to the results store ({reason})", str(path))
 
 
-def check_writable(results_dir) -> Path:
-    """Create the store if missing and check that a run file can be written in it.
-
-    A sweep calls it before it runs anything, so a store it cannot write ends the sweep
-    at once, not after the first run's training.
-
-    Parameters
-    ----------
-    results_dir : path-like
-        The store.
-
-    Returns
-    -------
-    pathlib.Path
-        The store.
-
-    Raises
-    ------
-    StoreWriteError
-        If the folder cannot be created or written (read-only, a path that is a file,
-        no space left); the message names the path.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from grokbeyond.harness import check_writable
-    >>> check_writable(tempfile.mkdtemp()).is_dir()
-    True
-    """
-    results_dir = Path(results_dir)
-    try:
-        results_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=results_dir, prefix=".write-check."):
-            pass
-    except OSError as err:
-        raise _write_error(results_dir, err) from err
-    return results_dir
-
-
 def _read_meta(path: Path) -> dict:
     metadata = pq.read_schema(path).metadata or {}
     if _META_KEY not in metadata:
@@ -281,77 +240,6 @@ def _read_run_file(path: Path, *, stacklevel: int = 3):
                       f"{err}); move it out of the store or delete it.", StoreWarning, stacklevel=stacklevel)
         return None
     return _check_version(path, meta), rows
-
-
-@contextlib.contextmanager
-def claim_runs(results_dir, run_ids):
-    """Claim runs for this process while it trains them, so that concurrent sweeps on one
-    store do each run once.
-
-    A run is claimed by an exclusive, non-blocking ``filelock`` lock on
-    ``<results_dir>/.locks/<run_id>.lock``, held until the ``with`` block ends. A run
-    another process holds, or one already stored as finished (by a sweep that held it a
-    moment ago), is not claimed. The lock is the operating system's (``flock``): a
-    sweep that is killed, even by SIGKILL, releases its claims with its process, so
-    none is left stuck.
-
-    Parameters
-    ----------
-    results_dir : path-like
-        The store.
-    run_ids : iterable of str
-        The runs to claim.
-
-    Yields
-    ------
-    list of str
-        The runs claimed, in the order given.
-
-    Raises
-    ------
-    StoreWriteError
-        If the lock folder cannot be created or written.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from grokbeyond.harness import claim_runs
-    >>> store = tempfile.mkdtemp()
-    >>> with claim_runs(store, ["a", "b"]) as mine:
-    ...     with claim_runs(store, ["b", "c"]) as theirs:  # another sweep: "b" is taken
-    ...         print(mine, theirs)
-    ['a', 'b'] ['c']
-    """
-    import filelock
-
-    folder = Path(results_dir) / ".locks"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise _write_error(folder, err) from err
-    with contextlib.ExitStack() as held:
-        claimed = []
-        for run in run_ids:
-            lock = filelock.FileLock(folder / f"{run}.lock", timeout=0)
-            try:
-                lock.acquire()
-            except filelock.Timeout:
-                continue
-            except OSError as err:
-                raise _write_error(folder / f"{run}.lock", err) from err
-            held.callback(lock.release)
-            if not _is_finished(Path(results_dir) / f"{run}.parquet"):
-                claimed.append(run)
-        yield claimed
-
-
-def _is_finished(path: Path) -> bool:
-    if not path.exists():
-        return False
-    with warnings.catch_warnings():  # an unreadable file is rerun; the sweep's own read warned about it
-        warnings.simplefilter("ignore", StoreWarning)
-        read = _read_run_file(path)
-    return read is not None and read[0].get("status") == "finished"
 
 
 def finished_run_ids(results_dir) -> set[str]:

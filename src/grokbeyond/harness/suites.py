@@ -213,7 +213,8 @@ def expand_suite(suite: dict) -> SuiteRuns:
 
     The expansion is lazy, as ``range`` is: its length is known at once and each
     config is made when it is read, so a grid of millions of runs costs no memory
-    until its runs are read (``grokbeyond run --dry-run`` streams them).
+    until its runs are read (``grokbeyond run --dry-run`` streams them). Each read
+    makes a new dict: to edit configs, take ``list(expand_suite(suite))``.
 
     Returns
     -------
@@ -278,6 +279,13 @@ class SuiteRuns(Sequence):
         if "label" in case:
             config["case"] = case["label"]
         return {**config, "run_id": run_id(config)}
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, (SuiteRuns, list, tuple)):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None
 
     def __repr__(self) -> str:
         return f"SuiteRuns({self._suite['name']!r}, {len(self)} runs)"

@@ -15,6 +15,7 @@ _attrs = {
     "_base": ["HISTORY_COLUMNS", "NumericalError", "TrajectoryClassifier", "TrajectoryEstimator",
               "TrajectoryRegressor", "evaluation_steps"],
     "_agop": ["agop_alignment", "circulant_deviation"],
+    "_callbacks": ["StopOnGrokking", "StopOnPlateau"],
     "_engine": ["fit_batched", "fit_replicates"],
     "gp_regressor": ["mll_landscape"],
 }

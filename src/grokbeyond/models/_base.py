@@ -349,7 +349,7 @@ class TrajectoryEstimator(BaseEstimator):
                                  "estimator's dtype.")
 
     # ---- the loop -------------------------------------------------------------
-    def fit(self, X, y, *, eval_set=None):
+    def fit(self, X, y, *, eval_set=None, callbacks=None):
         """Fit the model, recording its trajectory in ``history_``.
 
         Parameters
@@ -361,6 +361,11 @@ class TrajectoryEstimator(BaseEstimator):
         eval_set : tuple (X_test, y_test), default=None
             Held-out data evaluated at the same steps as the training data; its rows
             have ``split == "test"``.
+        callbacks : sequence of callable, default=None
+            Each called as ``callback(self, rows)`` at every evaluated step with the
+            step's new ``history_`` rows; it may add columns to ``rows`` and stop the
+            fit by returning True (:mod:`grokbeyond.models._callbacks`; shipped:
+            :class:`StopOnGrokking`, :class:`StopOnPlateau`).
 
         Returns
         -------
@@ -386,7 +391,7 @@ class TrajectoryEstimator(BaseEstimator):
         """
         before = dict(vars(self))
         try:
-            outcome = fit_members([self], [self._prepare_fit(X, y, eval_set)])[0]
+            outcome = fit_members([self], [self._prepare_fit(X, y, eval_set)], _check_callbacks(callbacks))[0]
         except BaseException:
             self._restore(before)
             raise
@@ -408,6 +413,14 @@ class TrajectoryEstimator(BaseEstimator):
         y = self._validate_targets(y, fitting=True)
         X_train, y_train = self._as_tensors(X, y)
         return X_train, y_train, self._validate_eval_set(eval_set)
+
+
+def _check_callbacks(callbacks) -> tuple:
+    if callbacks is None:
+        return ()
+    if callable(callbacks) or isinstance(callbacks, (str, bytes)) or not all(map(callable, callbacks)):
+        raise InputError(f"callbacks must be a sequence of callables; got {callbacks!r}.")
+    return tuple(callbacks)
 
 
 class TrajectoryClassifier(ClassifierMixin, TrajectoryEstimator):

@@ -108,10 +108,11 @@ class _Recorder:
         key = "accuracy" if "accuracy" in last[-1][2] else "error"
         return {f"{split}_{key}": f"{values[key][0]:.3f}" for _, split, values in last}
 
-    def frame(self, replicate: int) -> pd.DataFrame:
+    def frame(self, replicate: int, first: int = 0) -> pd.DataFrame:
         """The history of one replicate, up to its failure: one column per recorded name
-        (``name_i`` for a per-dimension quantity), stacked across records at once."""
-        kept = [record for record in self.records
+        (``name_i`` for a per-dimension quantity), stacked across records at once (the
+        records from ``first`` on)."""
+        kept = [record for record in self.records[first:]
                 if not 0 <= self.failed_at[replicate] <= record[0]]
         if not kept:
             return pd.DataFrame(columns=list(HISTORY_COLUMNS))
@@ -176,25 +177,41 @@ def _record(engine, recorder, step, train_terms, X, y, test) -> bool:
 
 
 # ---- the loop ------------------------------------------------------------------------
-def _train(engine, X, y, test, generators, recorder, progress):
+def _train(engine, X, y, test, generators, recorder, progress, callbacks=()):
     """Train ``engine`` with each replicate's (training, evaluation) generator pairs
     set on it for the family to draw from; see :func:`_steps`."""
     engine._replicate_generators = [pair[0] for pair in generators]
     engine._evaluation_generators = [pair[1] for pair in generators]
     try:
-        return _steps(engine, X, y, test, engine._replicate_generators, recorder, progress)
+        return _steps(engine, X, y, test, engine._replicate_generators, recorder, progress, callbacks)
     finally:
         del engine._replicate_generators, engine._evaluation_generators
 
 
-def _steps(engine, X, y, test, generators, recorder, progress):
+def _call_back(engine, recorder, first, callbacks) -> bool:
+    """Call each callback with the step's new rows (records ``first`` on, of the one
+    replicate); keep the columns they add; return whether one asked to stop."""
+    rows = recorder.frame(0, first)
+    known = set(rows.columns)
+    stop = False
+    for callback in callbacks:
+        stop = bool(callback(engine, rows)) or stop
+    added = [name for name in rows.columns if name not in known]
+    for (_, _, values), (_, row) in zip(recorder.records[first:], rows.iterrows()):
+        for name in added:
+            values[name] = np.array([row[name]], dtype=np.float64)
+    return stop
+
+
+def _steps(engine, X, y, test, generators, recorder, progress, callbacks=()):
     """Run ``engine.max_iter`` steps on (R, n, d) data, recording into ``recorder``.
 
     A replicate whose recorded objective is not finite is marked failed at that step
     (its later rows are dropped) and the others go on; independent parameters keep
     its NaNs out of them. An ``ArithmeticError`` (an overflow or a division by zero in
     Python floats) or an exception of ``engine._numerical_errors`` fails every
-    replicate at the current step.
+    replicate at the current step. After each recorded step the ``callbacks`` (of a
+    single fit) see its rows and may stop the loop there.
     """
     from ._base import evaluation_steps  # noqa: PLC0415 - the base imports this module
 
@@ -232,7 +249,10 @@ def _steps(engine, X, y, test, generators, recorder, progress):
                             objective = engine._objective(Xb, yb)
                         objective.sum().backward()
                 if record:
+                    first = len(recorder.records)
                     if not _record(engine, recorder, step, train_terms, X, y, test):
+                        break
+                    if callbacks and _call_back(engine, recorder, first, callbacks):
                         break
                     position += 1
                     next_record = record_at[position] if position < len(record_at) else -1
@@ -261,13 +281,16 @@ def _failure(engine, step, err):
     return f"{name}.fit failed at step {step}: {type(err).__name__}: {err}"
 
 
-def fit_members(members, data) -> list[NumericalError | None]:
+def fit_members(members, data, callbacks=()) -> list[NumericalError | None]:
     """Fit ``members`` (validated estimators of one family) on ``data`` as one batch.
 
     ``data`` holds one ``(X, y, test)`` per member: tensors of shape (1, n, d), (1, n)
-    and a test pair or None, validated by the member. Returns one entry per member:
-    None (the member is fitted) or the :class:`NumericalError` of its failure.
+    and a test pair or None, validated by the member; ``callbacks`` watch a single
+    member's fit (see :mod:`grokbeyond.models._callbacks`). Returns one entry per
+    member: None (the member is fitted) or the :class:`NumericalError` of its failure.
     """
+    if callbacks and len(members) != 1:
+        raise InputError("callbacks watch a single fit; fit the estimators one by one.")
     lead = members[0]
     n_replicates = len(members)
     # Per replicate: the training stream (build, minibatch order, gradient noise) and
@@ -302,7 +325,7 @@ def fit_members(members, data) -> list[NumericalError | None]:
         test = None if tests[0] is None else (torch.cat([t[0] for t in tests]), torch.cat([t[1] for t in tests]))
         recorder = _Recorder(n_replicates)
         progress = tqdm(total=int(lead.max_iter), desc=type(lead).__name__) if lead.verbose else None
-        step, err = _train(engine, X, y, test, generators, recorder, progress)
+        step, err = _train(engine, X, y, test, generators, recorder, progress, callbacks)
         if progress is not None:
             progress.close()
     if engine is not lead:
@@ -319,7 +342,7 @@ def fit_members(members, data) -> list[NumericalError | None]:
                                            step=int(recorder.failed_at[r]), history=history))
         else:
             member.history_ = member._complete_history(history)
-            member.n_iter_ = int(member.max_iter)
+            member.n_iter_ = int(step)  # max_iter, or the step a callback stopped at
             outcomes.append(None)
     return outcomes
 
