@@ -16,6 +16,7 @@ _attrs = {
               "TrajectoryRegressor", "evaluation_steps"],
     "_agop": ["agop_alignment", "circulant_deviation"],
     "_callbacks": ["StopOnGrokking", "StopOnPlateau"],
+    "_pipeline": ["pipeline_eval_set"],
     "_engine": ["fit_batched", "fit_replicates"],
     "gp_regressor": ["mll_landscape"],
 }
