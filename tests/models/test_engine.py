@@ -1,23 +1,24 @@
 """The training loop's own pieces: minibatches per replicate, the SGD update, fit_replicates."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
 from grokbeyond.datasets import make_decoy_linear, make_sparse_parity
 from grokbeyond.models import BayesianMLP, LinearRegression, MLPClassifier, NumericalError, fit_replicates
-from grokbeyond.models._engine import _minibatches, _update_function
+from grokbeyond.models._engine import _Minibatches, _update_function
 
 
 def test_minibatches_are_epoch_shuffles_of_each_replicates_own_generator():
     generators = [torch.Generator().manual_seed(seed) for seed in (0, 1)]
-    batches = _minibatches(10, 3, generators)
+    batches = _Minibatches(10, 3, generators)
     epoch = [next(batches) for _ in range(4)]
     assert [index.shape for index in epoch] == [(2, 3), (2, 3), (2, 3), (2, 1)]
     for r, seed in enumerate((0, 1)):
         order = torch.cat([index[r] for index in epoch])
         assert torch.equal(order, torch.randperm(10, generator=torch.Generator().manual_seed(seed)))
-    assert next(_minibatches(10, None, generators)) is None and next(_minibatches(10, 10, generators)) is None
+    assert next(_Minibatches(10, None, generators)) is None and next(_Minibatches(10, 10, generators)) is None
 
 
 def test_sgd_update_is_torchs_sgd_bit_for_bit():
@@ -148,3 +149,36 @@ def test_the_rfm_is_not_held_to_the_runaway_bound():
     model = RFMClassifier(bandwidth=1.0, agop_power=1.0, max_iter=3).fit(data.X_train, data.y_train)
     complexity = model.history_["complexity"].to_numpy()
     assert complexity.max() > 1e10 * (1 + complexity[0])
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adamw"])
+def test_a_warm_start_goes_on_mid_epoch_with_the_optimisers_state(optimizer):
+    from sklearn.datasets import make_classification
+
+    from grokbeyond.models import LogisticRegression
+
+    X, y = make_classification(n_samples=30, n_features=4, random_state=0)
+    params = dict(batch_size=7, eval_every=1, optimizer=optimizer, lr=0.1, random_state=0)
+    whole = LogisticRegression(max_iter=9, **params).fit(X, y, eval_set=(X, y))
+    model = LogisticRegression(max_iter=3, warm_start=True, **params)
+    for _ in range(3):  # 3 steps at a time: epochs of 5 batches are cut mid-way
+        model.fit(X, y, eval_set=(X, y))
+    pd.testing.assert_frame_equal(model.history_, whole.history_)
+    np.testing.assert_array_equal(model.predict_proba(X), whole.predict_proba(X))
+
+
+def test_a_warm_start_needs_the_same_data_shape_and_a_single_fit():
+    from grokbeyond.exceptions import InputError
+    from grokbeyond.models import LogisticRegression, fit_batched
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20, 3))
+    y = (X[:, 0] > 0).astype(int)
+    model = LogisticRegression(max_iter=2, warm_start=True).fit(X, y)
+    with pytest.raises(InputError, match="n_features_in_"):
+        model.fit(X[:, :2], y)
+    assert model.n_iter_ == 2 and model.fit(X, y).n_iter_ == 4  # the failed continuation changed nothing
+    with pytest.raises(InputError, match="single fit"):
+        fit_batched([model, LogisticRegression(max_iter=2, warm_start=True).fit(X, y)], [(X, y), (X, y)])
+    stopped = LogisticRegression(max_iter=10, warm_start=True).fit(X, y, callbacks=[lambda m, rows: True])
+    assert stopped.n_iter_ == 0 and stopped.fit(X, y).n_iter_ == 10  # a stopped fit continues from its step

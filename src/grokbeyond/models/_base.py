@@ -280,6 +280,14 @@ class TrajectoryEstimator(BaseEstimator):
         """``history_`` with the columns that need the whole trajectory (identity)."""
         return history
 
+    def _continue(self) -> None:
+        """Restore the working state a continued fit (``warm_start``) needs that the end
+        of the previous fit dropped (see ``_complete_history``)."""
+
+    #: Columns ``_complete_history`` computes from the whole trajectory (recomputed when a
+    #: fit is continued).
+    _completed_columns: tuple[str, ...] = ()
+
     def _check_params(self) -> None:
         """Validate the family's own parameters (raise ValueError / TypeError)."""
 

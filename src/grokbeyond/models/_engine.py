@@ -71,16 +71,29 @@ def _update_function(optimizer: torch.optim.Optimizer):
 
 
 # ---- minibatches -------------------------------------------------------------------
-def _minibatches(n: int, batch_size, generators):
-    """Yield index tensors of shape (R, batch) (an epoch-wise shuffle per replicate,
-    each from its own generator), or None for full batch."""
-    if batch_size is None or batch_size >= n:
-        while True:
-            yield None
-    while True:
-        order = torch.stack([torch.randperm(n, generator=generator) for generator in generators])
-        for start in range(0, n, batch_size):
-            yield order[:, start : start + batch_size]
+class _Minibatches:
+    """Index tensors of shape (R, batch) (an epoch-wise shuffle per replicate, each from
+    its own generator), or None for full batch; ``state`` is the current epoch's order
+    and position, so that a continued fit (``warm_start``) goes on mid-epoch."""
+
+    def __init__(self, n: int, batch_size, generators, state=None):
+        self.n, self.generators = n, generators
+        self.batch_size = None if batch_size is None or batch_size >= n else batch_size
+        self.order, self.position = state if state is not None else (None, n)
+
+    def __next__(self):
+        if self.batch_size is None:
+            return None
+        if self.position >= self.n:
+            self.order = torch.stack([torch.randperm(self.n, generator=g) for g in self.generators])
+            self.position = 0
+        index = self.order[:, self.position : self.position + self.batch_size]
+        self.position += self.batch_size
+        return index
+
+    @property
+    def state(self):
+        return self.order, self.position
 
 
 def _take(X, index, rows):
@@ -177,13 +190,13 @@ def _record(engine, recorder, step, train_terms, X, y, test) -> bool:
 
 
 # ---- the loop ------------------------------------------------------------------------
-def _train(engine, X, y, test, generators, recorder, progress, callbacks=()):
+def _train(engine, X, y, test, generators, recorder, progress, callbacks=(), warm=None):
     """Train ``engine`` with each replicate's (training, evaluation) generator pairs
     set on it for the family to draw from; see :func:`_steps`."""
     engine._replicate_generators = [pair[0] for pair in generators]
     engine._evaluation_generators = [pair[1] for pair in generators]
     try:
-        return _steps(engine, X, y, test, engine._replicate_generators, recorder, progress, callbacks)
+        return _steps(engine, X, y, test, engine._replicate_generators, recorder, progress, callbacks, warm)
     finally:
         del engine._replicate_generators, engine._evaluation_generators
 
@@ -203,7 +216,7 @@ def _call_back(engine, recorder, first, callbacks) -> bool:
     return stop
 
 
-def _steps(engine, X, y, test, generators, recorder, progress, callbacks=()):
+def _steps(engine, X, y, test, generators, recorder, progress, callbacks=(), warm=None):
     """Run ``engine.max_iter`` steps on (R, n, d) data, recording into ``recorder``.
 
     A replicate whose recorded objective is not finite is marked failed at that step
@@ -211,30 +224,39 @@ def _steps(engine, X, y, test, generators, recorder, progress, callbacks=()):
     its NaNs out of them. An ``ArithmeticError`` (an overflow or a division by zero in
     Python floats) or an exception of ``engine._numerical_errors`` fails every
     replicate at the current step. After each recorded step the ``callbacks`` (of a
-    single fit) see its rows and may stop the loop there.
+    single fit) see its rows and may stop the loop there. ``warm`` (a previous fit's
+    ``_warm_state``) continues that fit: from its step, optimiser state and minibatch
+    position, recording from the next evaluation on. Returns ``(step, error, state)``:
+    the last step, the numerical error or None, and the state to continue from.
     """
     from ._base import evaluation_steps  # noqa: PLC0415 - the base imports this module
 
-    max_iter = int(engine.max_iter)
-    record_at = evaluation_steps(max_iter, engine.eval_every).tolist()
+    start = 0 if warm is None else warm["step"]
+    end = start + int(engine.max_iter)
+    record_at = (start + evaluation_steps(int(engine.max_iter), engine.eval_every)).tolist()
+    if warm is not None:  # the previous fit recorded its last step
+        record_at = record_at[1:] or [-1]
+        recorder.bound = warm["bound"]
     n_replicates, n_train = X.shape[:2]
     rows = torch.arange(n_replicates)[:, None]
-    batches = _minibatches(n_train, engine.batch_size, generators)
-    step = 0
+    batches = _Minibatches(n_train, engine.batch_size, generators, None if warm is None else warm["batches"])
+    step = start
     optimizer = engine._make_optimizer()
+    if warm is not None:
+        optimizer.load_state_dict(warm["optimizer"])
     update = _update_function(optimizer)
     params = [p for group in optimizer.param_groups for p in group["params"]]
     closed_form = engine._closed_form_gradients
     record_pass = engine._record_training_pass
-    next_record, position, last = record_at[0], 0, 0
+    next_record, position, last = record_at[0], 0, start
     # Closed-form families never build a graph: their whole loop runs without autograd.
     grad_mode = torch.no_grad() if closed_form else contextlib.nullcontext()
     try:
         with grad_mode:
-            for step in range(max_iter + 1):
+            for step in range(start, end + 1):
                 record = step == next_record
                 train_terms = None
-                if step < max_iter:
+                if step < end:
                     index = next(batches)
                     Xb, yb = (X, y) if index is None else (_take(X, index, rows), _take(y, index, rows))
                     if closed_form:
@@ -260,7 +282,7 @@ def _steps(engine, X, y, test, generators, recorder, progress, callbacks=()):
                         progress.set_postfix(recorder.postfix(), refresh=False)
                         progress.update(step - last)
                         last = step
-                if step < max_iter:
+                if step < end:
                     if closed_form:
                         update()
                     else:
@@ -268,8 +290,9 @@ def _steps(engine, X, y, test, generators, recorder, progress, callbacks=()):
                             update()
     except (ArithmeticError, *engine._numerical_errors) as err:
         recorder.failed_at[recorder.failed_at < 0] = step
-        return step, err
-    return step, None
+        return step, err, None
+    state = {"step": step, "bound": recorder.bound, "batches": batches.state, "optimizer": optimizer.state_dict()}
+    return step, None, state
 
 
 def _failure(engine, step, err):
@@ -297,12 +320,16 @@ def fit_members(members, data, callbacks=()) -> list[NumericalError | None]:
     # the evaluation stream (recorded rows' noise), so recording never moves training.
     generators = [(torch_generator(member.random_state), torch_generator(member.random_state, "evaluate"))
                   for member in members]
+    warm, previous = _warm_start(members, data, generators)
     for member in members:  # while fitting, no history_ of an earlier fit (fit and fit_batched restore it on failure)
-        for name in ("history_", "n_iter_"):
+        for name in ("history_", "n_iter_", "_warm_state"):
             member.__dict__.pop(name, None)
     with lead._fit_context():
         for member, (X, y, _), (generator, _) in zip(members, data, generators):
             member.n_train_ = X.shape[1]
+            if warm is not None:
+                member._continue()
+                continue
             try:
                 member._build(X, y, generator)
             except (ArithmeticError, *member._numerical_errors) as err:  # e.g. a Cholesky of the initial q(u)
@@ -325,7 +352,7 @@ def fit_members(members, data, callbacks=()) -> list[NumericalError | None]:
         test = None if tests[0] is None else (torch.cat([t[0] for t in tests]), torch.cat([t[1] for t in tests]))
         recorder = _Recorder(n_replicates)
         progress = tqdm(total=int(lead.max_iter), desc=type(lead).__name__) if lead.verbose else None
-        step, err = _train(engine, X, y, test, generators, recorder, progress, callbacks)
+        step, err, state = _train(engine, X, y, test, generators, recorder, progress, callbacks, warm)
         if progress is not None:
             progress.close()
     if engine is not lead:
@@ -337,14 +364,44 @@ def fit_members(members, data, callbacks=()) -> list[NumericalError | None]:
     outcomes = []
     for r, member in enumerate(members):
         history = recorder.frame(r)
+        if previous is not None:
+            history = pd.concat([previous, history], ignore_index=True).astype({"split": "category"})
         if recorder.failed_at[r] >= 0:
             outcomes.append(NumericalError(_failure(member, int(recorder.failed_at[r]), err),
                                            step=int(recorder.failed_at[r]), history=history))
         else:
             member.history_ = member._complete_history(history)
             member.n_iter_ = int(step)  # max_iter, or the step a callback stopped at
+            if member.warm_start and n_replicates == 1:
+                member._warm_state = {**state, "generators": [g.get_state() for g in generators[0]],
+                                      **{name: getattr(member, name) for name in _DATA_ATTRIBUTES if hasattr(member, name)}}
             outcomes.append(None)
     return outcomes
+
+
+#: What a continued fit's data must share with the fit it continues.
+_DATA_ATTRIBUTES = ("n_features_in_", "classes_", "n_train_")
+
+
+def _warm_start(members, data, generators):
+    """The state a ``warm_start`` fit continues from, and the history it goes on from (or
+    ``(None, None)`` for a fit from scratch); the generators are set to the saved streams."""
+    lead = members[0]
+    if not (lead.warm_start and "_warm_state" in vars(lead)):
+        return None, None
+    if len(members) != 1:
+        raise InputError("warm_start continues a single fit; fit the estimators one by one.")
+    warm = lead._warm_state
+    shared = {"n_train_": data[0][0].shape[1], **{name: getattr(lead, name) for name in _DATA_ATTRIBUTES[:2]
+                                                     if hasattr(lead, name)}}
+    for name, value in shared.items():
+        if not np.array_equal(np.asarray(value), np.asarray(warm.get(name))):
+            raise InputError(f"warm_start continues a fit on data of the same shape; {name} was {warm.get(name)!r}, "
+                             f"now {value!r}. Fit with warm_start=False to start again.")
+    for generator, saved in zip(generators[0], warm["generators"]):
+        generator.set_state(saved)
+    previous = lead.history_.drop(columns=list(lead._completed_columns))
+    return warm, previous
 
 
 def fit_batched(estimators, datasets) -> list[NumericalError | None]:

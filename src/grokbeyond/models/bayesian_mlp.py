@@ -74,6 +74,13 @@ class BayesianMLP(TrajectoryClassifier):
     dtype : {"float32", "float64"}, default="float32"
         Precision of the parameters and computations.
     eval_every : int, "log" or list of them, default=1
+    warm_start : bool, default=False
+        When True, a ``fit`` of a fitted estimator continues the previous fit for
+        another ``max_iter`` steps instead of starting again: the parameters, the
+        optimiser's state and the random streams (minibatch order, noise draws) go on
+        where they stopped, and ``history_`` goes on from step ``n_iter_``, so
+        fit(100 steps) then fit(100 more) records the history of fit(200 steps) (with
+        an integer ``eval_every`` dividing both). scikit-learn's convention.
     random_state : None, int, numpy Generator or RandomState, default=None
         Seed of the initial means, the minibatch order and every weight draw.
     verbose : bool, default=False
@@ -124,6 +131,7 @@ class BayesianMLP(TrajectoryClassifier):
         n_predictive_samples=32,
         dtype="float32",
         eval_every=1,
+        warm_start=False,
         random_state=None,
         verbose=False,
     ):
@@ -137,6 +145,7 @@ class BayesianMLP(TrajectoryClassifier):
         self.n_predictive_samples = n_predictive_samples
         self.dtype = dtype
         self.eval_every = eval_every
+        self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
 

@@ -142,6 +142,13 @@ class GPClassifier(TrajectoryClassifier):
         ``NotPSDError`` where kernel matrices become ill-conditioned.
     eval_every : int, "log" or list of them, default=1
         Evaluation schedule; see :func:`~grokbeyond.models.evaluation_steps`.
+    warm_start : bool, default=False
+        When True, a ``fit`` of a fitted estimator continues the previous fit for
+        another ``max_iter`` steps instead of starting again: the parameters, the
+        optimiser's state and the random streams (minibatch order, noise draws) go on
+        where they stopped, and ``history_`` goes on from step ``n_iter_``, so
+        fit(100 steps) then fit(100 more) records the history of fit(200 steps) (with
+        an integer ``eval_every`` dividing both). scikit-learn's convention.
     random_state : None, int, numpy Generator or RandomState, default=None
         Seed of the initial variational mean, of the inducing-point subset and of
         gpytorch's iterative solvers (which draw from the global torch RNG: they run
@@ -216,6 +223,7 @@ class GPClassifier(TrajectoryClassifier):
         num_likelihood_samples=16,
         dtype="float32",
         eval_every=1,
+        warm_start=False,
         random_state=None,
         verbose=False,
     ):
@@ -231,6 +239,7 @@ class GPClassifier(TrajectoryClassifier):
         self.num_likelihood_samples = num_likelihood_samples
         self.dtype = dtype
         self.eval_every = eval_every
+        self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
 

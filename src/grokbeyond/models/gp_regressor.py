@@ -111,6 +111,13 @@ class GPRegressor(TrajectoryRegressor):
         code does). The trajectories differ.
     dtype : {"float64", "float32"}, default="float64"
     eval_every : int, "log" or list of them, default=1
+    warm_start : bool, default=False
+        When True, a ``fit`` of a fitted estimator continues the previous fit for
+        another ``max_iter`` steps instead of starting again: the parameters, the
+        optimiser's state and the random streams (minibatch order, noise draws) go on
+        where they stopped, and ``history_`` goes on from step ``n_iter_``, so
+        fit(100 steps) then fit(100 more) records the history of fit(200 steps) (with
+        an integer ``eval_every`` dividing both). scikit-learn's convention.
     random_state : None, int, numpy Generator or RandomState, default=None
         Unused by the model itself (its initialisation is deterministic); kept so every
         family takes the same arguments.
@@ -150,6 +157,7 @@ class GPRegressor(TrajectoryRegressor):
         hyperparameter_transform="softplus",
         dtype="float64",
         eval_every=1,
+        warm_start=False,
         random_state=None,
         verbose=False,
     ):
@@ -162,6 +170,7 @@ class GPRegressor(TrajectoryRegressor):
         self.hyperparameter_transform = hyperparameter_transform
         self.dtype = dtype
         self.eval_every = eval_every
+        self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
 

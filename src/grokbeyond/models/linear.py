@@ -81,6 +81,13 @@ class LinearRegression(TrajectoryRegressor):
         ε of ``threshold_accuracy`` (> 0, in squared target units); ``None`` records
         no such column.
     eval_every : int, "log" or list of them, default=1
+    warm_start : bool, default=False
+        When True, a ``fit`` of a fitted estimator continues the previous fit for
+        another ``max_iter`` steps instead of starting again: the parameters, the
+        optimiser's state and the random streams (minibatch order, noise draws) go on
+        where they stopped, and ``history_`` goes on from step ``n_iter_``, so
+        fit(100 steps) then fit(100 more) records the history of fit(200 steps) (with
+        an integer ``eval_every`` dividing both). scikit-learn's convention.
     random_state : None, int, numpy Generator or RandomState, default=None
         Seed of the initial noise (``init_scale``) and of the minibatch order.
     verbose : bool, default=False
@@ -122,6 +129,7 @@ class LinearRegression(TrajectoryRegressor):
         l1_penalty=0.0,
         epsilon=None,
         eval_every=1,
+        warm_start=False,
         random_state=None,
         verbose=False,
     ):
@@ -136,6 +144,7 @@ class LinearRegression(TrajectoryRegressor):
         self.l1_penalty = l1_penalty
         self.epsilon = epsilon
         self.eval_every = eval_every
+        self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
 

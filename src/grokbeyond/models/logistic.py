@@ -55,6 +55,13 @@ class LogisticRegression(TrajectoryClassifier):
         Initial weights are ``N(0, init_scale² / n_features)``; 0 starts at zero.
     eval_every : int, "log" or list of them, default=1
         Evaluation schedule; see :func:`~grokbeyond.models.evaluation_steps`.
+    warm_start : bool, default=False
+        When True, a ``fit`` of a fitted estimator continues the previous fit for
+        another ``max_iter`` steps instead of starting again: the parameters, the
+        optimiser's state and the random streams (minibatch order, noise draws) go on
+        where they stopped, and ``history_`` goes on from step ``n_iter_``, so
+        fit(100 steps) then fit(100 more) records the history of fit(200 steps) (with
+        an integer ``eval_every`` dividing both). scikit-learn's convention.
     random_state : None, int, numpy Generator or RandomState, default=None
         Seed of the initial weights and of the minibatch order.
     verbose : bool, default=False
@@ -90,6 +97,7 @@ class LogisticRegression(TrajectoryClassifier):
         fit_intercept=True,
         init_scale=0.0,
         eval_every=1,
+        warm_start=False,
         random_state=None,
         verbose=False,
     ):
@@ -101,6 +109,7 @@ class LogisticRegression(TrajectoryClassifier):
         self.fit_intercept = fit_intercept
         self.init_scale = init_scale
         self.eval_every = eval_every
+        self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
 

@@ -128,6 +128,13 @@ class RFMClassifier(TrajectoryClassifier):
         Evaluation schedule; see :func:`~grokbeyond.models.evaluation_steps`.
     dtype : {"float64", "float32"}, default="float64"
         Precision; an interpolating solve needs float64.
+    warm_start : bool, default=False
+        When True, a ``fit`` of a fitted estimator continues the previous fit for
+        another ``max_iter`` steps instead of starting again: the parameters, the
+        optimiser's state and the random streams (minibatch order, noise draws) go on
+        where they stopped, and ``history_`` goes on from step ``n_iter_``, so
+        fit(100 steps) then fit(100 more) records the history of fit(200 steps) (with
+        an integer ``eval_every`` dividing both). scikit-learn's convention.
     random_state : None, int, numpy Generator or RandomState, default=None
         Unused: an RFM is deterministic given its data. Kept for the shared
         interface (a suite's seed varies the data split).
@@ -188,6 +195,7 @@ class RFMClassifier(TrajectoryClassifier):
         max_iter=50,
         eval_every=1,
         dtype="float64",
+        warm_start=False,
         random_state=None,
         verbose=False,
     ):
@@ -200,6 +208,7 @@ class RFMClassifier(TrajectoryClassifier):
         self.max_iter = max_iter
         self.eval_every = eval_every
         self.dtype = dtype
+        self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
 
@@ -274,6 +283,11 @@ class RFMClassifier(TrajectoryClassifier):
             p = self.modulus
             quantities["circulant_deviation"] = circulant_deviation(self._metric[:, p : 2 * p, :p])
         return quantities
+
+    _completed_columns = ("agop_alignment",)
+
+    def _continue(self):
+        self._path = list(self._path.unbind(1))  # the metrics recorded so far, appended to
 
     def _complete_history(self, history: pd.DataFrame) -> pd.DataFrame:
         """Add each row's AGOP alignment with the final metric (needs the whole path); drop
