@@ -167,7 +167,7 @@ def test_a_warm_start_goes_on_mid_epoch_with_the_optimisers_state(optimizer):
     np.testing.assert_array_equal(model.predict_proba(X), whole.predict_proba(X))
 
 
-def test_a_warm_start_needs_the_same_data_shape_and_a_single_fit():
+def test_a_warm_start_needs_the_same_data_shape_and_step():
     from grokbeyond.exceptions import InputError
     from grokbeyond.models import LogisticRegression, fit_batched
 
@@ -178,7 +178,29 @@ def test_a_warm_start_needs_the_same_data_shape_and_a_single_fit():
     with pytest.raises(InputError, match="n_features_in_"):
         model.fit(X[:, :2], y)
     assert model.n_iter_ == 2 and model.fit(X, y).n_iter_ == 4  # the failed continuation changed nothing
-    with pytest.raises(InputError, match="single fit"):
+    with pytest.raises(InputError, match="same step"):
         fit_batched([model, LogisticRegression(max_iter=2, warm_start=True).fit(X, y)], [(X, y), (X, y)])
+    with pytest.raises(InputError, match="every estimator"):
+        fit_batched([model, LogisticRegression(max_iter=2, warm_start=True)], [(X, y), (X, y)])
     stopped = LogisticRegression(max_iter=10, warm_start=True).fit(X, y, callbacks=[lambda m, rows: True])
     assert stopped.n_iter_ == 0 and stopped.fit(X, y).n_iter_ == 10  # a stopped fit continues from its step
+
+
+def test_a_batch_of_warm_started_replicates_continues_each_as_alone():
+    from grokbeyond.models import fit_batched
+
+    data = make_sparse_parity(n_bits=6, k=2, n_train=40, n_test=20, random_state=0)
+    params = dict(hidden_size=8, batch_size=16, eval_every=2, random_state=0)
+    whole = [MLPClassifier(max_iter=8, **params).set_params(random_state=seed) for seed in (0, 1, 2)]
+    for model in whole:
+        model.fit(data.X_train, data.y_train)
+    batch = [MLPClassifier(max_iter=4, warm_start=True, **params).set_params(random_state=seed) for seed in (0, 1, 2)]
+    for _ in range(2):  # a batch checkpointed half-way and continued
+        assert fit_batched(batch, [(data.X_train, data.y_train)] * 3) == [None] * 3
+    for alone, continued in zip(whole, batch):
+        pd.testing.assert_frame_equal(continued.history_, alone.history_)
+        np.testing.assert_array_equal(continued.predict_proba(data.X_test), alone.predict_proba(data.X_test))
+    alone = MLPClassifier(max_iter=4, warm_start=True, **params).fit(data.X_train, data.y_train)
+    batch[0].set_params(max_iter=4).fit(data.X_train, data.y_train)  # now at step 12; the others at 8
+    with pytest.raises(ValueError, match="same step"):
+        fit_batched([batch[0], batch[1]], [(data.X_train, data.y_train)] * 2)

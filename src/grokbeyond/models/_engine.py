@@ -167,7 +167,7 @@ def _record(engine, recorder, step, train_terms, X, y, test) -> bool:
     train_terms = _evaluated(engine, train_terms, X, y, train=True)
     objective = train_terms["objective"].numpy().astype(np.float64)
     if recorder.bound is None:
-        recorder.bound = RUNAWAY * (1.0 + np.abs(objective)) if engine._runaway_check else np.inf
+        recorder.bound = RUNAWAY * (1.0 + np.abs(objective)) if engine._runaway_check else np.full_like(objective, np.inf)
     with np.errstate(invalid="ignore"):
         bad = ~(np.isfinite(objective) & (objective <= recorder.bound)) & (recorder.failed_at < 0)
     recorder.failed_at[bad] = step
@@ -365,15 +365,16 @@ def fit_members(members, data, callbacks=()) -> list[NumericalError | None]:
     for r, member in enumerate(members):
         history = recorder.frame(r)
         if previous is not None:
-            history = pd.concat([previous, history], ignore_index=True).astype({"split": "category"})
+            history = pd.concat([previous[r], history], ignore_index=True).astype({"split": "category"})
         if recorder.failed_at[r] >= 0:
             outcomes.append(NumericalError(_failure(member, int(recorder.failed_at[r]), err),
                                            step=int(recorder.failed_at[r]), history=history))
         else:
             member.history_ = member._complete_history(history)
             member.n_iter_ = int(step)  # max_iter, or the step a callback stopped at
-            if member.warm_start and n_replicates == 1:
-                member._warm_state = {**state, "generators": [g.get_state() for g in generators[0]],
+            if member.warm_start:
+                member._warm_state = {**_replicate_state(state, r, n_replicates),
+                                      "generators": [g.get_state() for g in generators[r]],
                                       **{name: getattr(member, name) for name in _DATA_ATTRIBUTES if hasattr(member, name)}}
             outcomes.append(None)
     return outcomes
@@ -384,24 +385,57 @@ _DATA_ATTRIBUTES = ("n_features_in_", "classes_", "n_train_")
 
 
 def _warm_start(members, data, generators):
-    """The state a ``warm_start`` fit continues from, and the history it goes on from (or
-    ``(None, None)`` for a fit from scratch); the generators are set to the saved streams."""
-    lead = members[0]
-    if not (lead.warm_start and "_warm_state" in vars(lead)):
+    """The state a ``warm_start`` fit continues from (the members' saved states joined
+    into one batch's) and each member's history it goes on from; ``(None, None)`` for a
+    fit from scratch. The generators are set to the saved streams."""
+    warm = [member.warm_start and "_warm_state" in vars(member) for member in members]
+    if not any(warm):
         return None, None
-    if len(members) != 1:
-        raise InputError("warm_start continues a single fit; fit the estimators one by one.")
-    warm = lead._warm_state
-    shared = {"n_train_": data[0][0].shape[1], **{name: getattr(lead, name) for name in _DATA_ATTRIBUTES[:2]
-                                                     if hasattr(lead, name)}}
-    for name, value in shared.items():
-        if not np.array_equal(np.asarray(value), np.asarray(warm.get(name))):
-            raise InputError(f"warm_start continues a fit on data of the same shape; {name} was {warm.get(name)!r}, "
-                             f"now {value!r}. Fit with warm_start=False to start again.")
-    for generator, saved in zip(generators[0], warm["generators"]):
-        generator.set_state(saved)
-    previous = lead.history_.drop(columns=list(lead._completed_columns))
-    return warm, previous
+    if not all(warm):
+        raise InputError("a batch continues only when every estimator in it has warm_start and a fit to continue.")
+    states = [member._warm_state for member in members]
+    for member, state, (X, _, _) in zip(members, states, data):
+        shared = {"n_train_": X.shape[1], **{name: getattr(member, name) for name in _DATA_ATTRIBUTES[:2]
+                                              if hasattr(member, name)}}
+        for name, value in shared.items():
+            if not np.array_equal(np.asarray(value), np.asarray(state.get(name))):
+                raise InputError(f"warm_start continues a fit on data of the same shape; {name} was "
+                                 f"{state.get(name)!r}, now {value!r}. Fit with warm_start=False to start again.")
+    if len({state["step"] for state in states}) != 1 or len({state["batches"][1] for state in states}) != 1:
+        raise InputError("a batch continues only fits stopped at the same step; fit them one by one.")
+    for pair, state in zip(generators, states):
+        for generator, saved in zip(pair, state["generators"]):
+            generator.set_state(saved)
+    orders = [state["batches"][0] for state in states]
+    joined = {"step": states[0]["step"], "bound": np.concatenate([state["bound"] for state in states]),
+              "batches": (None if orders[0] is None else torch.cat(orders), states[0]["batches"][1]),
+              "optimizer": _join_optimizer_states([state["optimizer"] for state in states])}
+    previous = [member.history_.drop(columns=list(member._completed_columns)) for member in members]
+    return joined, previous
+
+
+def _join_optimizer_states(states):
+    """One batch's optimiser state from its replicates' (tensors with a replicate axis joined)."""
+    joined = {"param_groups": states[0]["param_groups"], "state": {}}
+    for key, first in states[0]["state"].items():
+        joined["state"][key] = {name: torch.cat([state["state"][key][name] for state in states])
+                                if torch.is_tensor(value) and value.ndim else value for name, value in first.items()}
+    return joined
+
+
+def _replicate_state(state, r, n_replicates):
+    """Replicate ``r``'s share of a batch's state to continue from (see :func:`_warm_start`)."""
+    def part(value):
+        return value[r : r + 1].clone() if torch.is_tensor(value) and value.ndim and value.shape[0] == n_replicates \
+            else value
+
+    optimizer = state["optimizer"]
+    order, position = state["batches"]
+    return {"step": state["step"], "bound": state["bound"][r : r + 1],
+            "batches": (None if order is None else order[r : r + 1].clone(), position),
+            "optimizer": {"param_groups": optimizer["param_groups"],
+                          "state": {key: {name: part(value) for name, value in entry.items()}
+                                    for key, entry in optimizer["state"].items()}}}
 
 
 def fit_batched(estimators, datasets) -> list[NumericalError | None]:
