@@ -29,6 +29,9 @@ _SCHEDULER = typer.Option(None, "--scheduler", help="Run on Dask: 'local' starts
 _BATCH = typer.Option(True, "--batch/--no-batch", help="Train a suite's compatible runs (seeds, replicate parameters, "
                                                       "data of one shape) as batched models; each is still stored "
                                                       "as its own run.")
+_CHECKPOINT = typer.Option(None, "--checkpoint-every", min=1,
+                           help="Checkpoint each run every N steps (RESULTS_DIR/.checkpoints/): a killed sweep's "
+                                "rerun goes on from there and records what an uninterrupted run records.")
 _SEEDS = typer.Option(None, "--seeds", help="Comma-separated seeds, replacing the suites' own.")
 _SET = typer.Option(None, "--set", help="Override a setting: dataset.KEY=VALUE or model.KEY=VALUE (compare: "
                                         "FAMILY.KEY=VALUE too); VALUE is read as JSON, else as text. Repeatable.")
@@ -123,6 +126,7 @@ def run_command(
     settings: Optional[List[str]] = _SET,
     quick: bool = typer.Option(False, "--quick", help="Apply each suite's [quick] section."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the runs (id, stored or not, parameters); run nothing."),
+    checkpoint_every: Optional[int] = _CHECKPOINT,
 ) -> None:
     """Run suites: every grid cell × case × seed not yet stored; finished runs are skipped on a rerun."""
     from .harness import expand_suite, finished_run_ids, load_suite, override_suite, run_suites
@@ -142,7 +146,8 @@ def run_command(
                            f"dataset={config['dataset']}  model={config['model']}")
         return
     with _errors():
-        summary = run_suites(specs, results_dir, n_jobs=n_jobs, scheduler=scheduler, batch=batch)
+        summary = run_suites(specs, results_dir, n_jobs=n_jobs, scheduler=scheduler, batch=batch,
+                             checkpoint_every=checkpoint_every)
     elsewhere = f", {summary.n_elsewhere} left to another sweep of this store" if summary.n_elsewhere else ""
     typer.echo(f"{summary.n_runs} runs: {summary.n_skipped} already stored, {summary.n_finished} finished, "
                f"{summary.n_failed} failed{elsewhere}; store: {results_dir}")
@@ -191,6 +196,7 @@ def reproduce_command(
     scheduler: Optional[str] = _SCHEDULER,
     batch: bool = _BATCH,
     report_only: bool = typer.Option(False, "--report-only", help="Rewrite the page from the store; train nothing."),
+    checkpoint_every: Optional[int] = _CHECKPOINT,
 ) -> None:
     """Reproduce a paper: its suites into one resumable store, then its claims table and figures."""
     from .reproduce import available_papers, get_paper, run_paper, write_paper_report
@@ -215,7 +221,7 @@ def reproduce_command(
         else:
             out = run_paper(paper, results_dir=results_dir, report_dir=report_dir, reference_dir=reference_dir,
                             quick=quick, experiments=wanted, n_jobs=n_jobs, scheduler=scheduler,
-                            batch=batch)
+                            batch=batch, checkpoint_every=checkpoint_every)
             failed = out["summary"].n_failed
     claims = out["claims"]
     typer.echo(claims[["experiment", "holds", "claim"]].to_string(index=False, max_colwidth=90))

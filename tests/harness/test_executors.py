@@ -1,6 +1,7 @@
 """Batched execution: compatible runs train as one model and are stored run by run."""
 
 import numpy as np
+import pytest
 import pandas as pd
 
 from grokbeyond import load_results
@@ -222,3 +223,60 @@ def test_a_killed_sweep_leaves_no_worker_no_claim_and_no_damaged_file(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a damaged run file would warn
         assert len(load_results(store)[1]) == 0
+
+
+CHECKPOINTED = """
+name = "checkpointed"
+seeds = [0, 1]
+[dataset]
+name = "sparse_parity"
+n_bits = 6
+k = 2
+n_train = 40
+n_test = 20
+[model]
+family = "mlp"
+hidden_size = 8
+batch_size = 16
+max_iter = 40
+eval_every = 5
+"""
+
+
+@pytest.mark.parametrize("batch", [True, False])
+def test_a_killed_checkpointed_sweep_resumes_from_its_checkpoint_and_records_the_same(tmp_path, monkeypatch, batch):
+    from grokbeyond.harness import _checkpoints
+
+    suite = _suite(tmp_path, CHECKPOINTED)
+    run_suite(suite, tmp_path / "whole", progress=False, batch=batch)
+
+    class Killed(BaseException):  # SIGKILL's stand-in: nothing catches it
+        pass
+
+    saves, save = [], _checkpoints._save
+
+    def killed_after_two(results_dir, run_id, estimator):
+        save(results_dir, run_id, estimator)
+        saves.append(estimator.n_iter_)
+        if len(saves) == 2 * (2 if batch else 1):
+            raise Killed
+
+    monkeypatch.setattr(_checkpoints, "_save", killed_after_two)
+    store = tmp_path / "store"
+    with pytest.raises(Killed):
+        run_suite(suite, store, progress=False, batch=batch, checkpoint_every=10)
+    assert sorted(p.name for p in (store / ".checkpoints").glob("*.pkl")) != []
+    monkeypatch.undo()
+    from grokbeyond import models
+
+    starts, fit_batched = [], models.fit_batched
+
+    def watched(estimators, datasets):
+        starts.append(getattr(estimators[0], "n_iter_", 0))
+        return fit_batched(estimators, datasets)
+
+    monkeypatch.setattr(models, "fit_batched", watched)
+    summary = run_suite(suite, store, progress=False, batch=batch, checkpoint_every=10)
+    assert summary.n_finished == 2 and starts[0] == 20  # resumed at the checkpoint, not at step 0
+    assert list((store / ".checkpoints").glob("*.pkl")) == []
+    pd.testing.assert_frame_equal(_sorted(load_results(store)[0]), _sorted(load_results(tmp_path / "whole")[0]))

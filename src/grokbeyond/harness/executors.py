@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 
 from ..exceptions import InputError
 from ..registry import get_dataset, get_family
+from ._checkpoints import drop_checkpoint, fit_checkpointed
 from ._claims import MAX_CLAIMED, check_writable, claim_runs, watch_parent
 from .store import finished_run_ids, write_run
 from .suites import expand_suite, make_run
@@ -57,7 +58,8 @@ def _store_run(results_dir, config, history, status, error, trace, caught, wall_
     return status
 
 
-def execute_run(config: dict, results_dir, *, n_threads: int | None = 1, family=None, dataset=None) -> str:
+def execute_run(config: dict, results_dir, *, n_threads: int | None = 1, family=None, dataset=None,
+                checkpoint_every: int | None = None) -> str:
     """Fit one run and store it (finished or failed); return its status.
 
     Any exception in building or fitting is caught and stored with its traceback and
@@ -75,6 +77,9 @@ def execute_run(config: dict, results_dir, *, n_threads: int | None = 1, family=
         torch's threads in this process (``None`` leaves them as they are).
     family, dataset : class, callable or None, default=None
         The estimator class and dataset function, as :func:`make_run` takes them.
+    checkpoint_every : int or None, default=None
+        Train in segments of this many steps, checkpointing after each
+        (:func:`~grokbeyond.harness._checkpoints.fit_checkpointed`); None: in one piece.
 
     Returns
     -------
@@ -91,13 +96,24 @@ def execute_run(config: dict, results_dir, *, n_threads: int | None = 1, family=
         warnings.simplefilter("always")
         try:
             data, estimator = make_run(config, family=family, dataset=dataset)
-            estimator.fit(data.X_train, data.y_train, eval_set=_eval_set(data))
+            if checkpoint_every is None:
+                estimator.fit(data.X_train, data.y_train, eval_set=_eval_set(data))
+            else:
+                fitted = [estimator]
+                outcome = fit_checkpointed(fitted, [(data.X_train, data.y_train, _eval_set(data))],
+                                           results_dir=results_dir, run_ids=[config["run_id"]],
+                                           every=checkpoint_every)[0]
+                if outcome is not None:
+                    raise outcome
+                estimator = fitted[0]
             history = estimator.history_
         except Exception as err:  # noqa: BLE001 - every failure is recorded with its run
             status, error, trace = "failed", f"{type(err).__name__}: {err}", traceback.format_exc()
             history = getattr(err, "history", history)
-    return _store_run(results_dir, config, history, status, error, trace, caught,
-                      time.perf_counter() - start, torch.get_num_threads())
+    status = _store_run(results_dir, config, history, status, error, trace, caught,
+                        time.perf_counter() - start, torch.get_num_threads())
+    drop_checkpoint(results_dir, config["run_id"])
+    return status
 
 
 def _eval_set(data):
@@ -106,7 +122,8 @@ def _eval_set(data):
 
 
 def execute_batch(configs, results_dir, *, n_threads: int | None = 1, family=None, dataset=None,
-                  parent_pid: int | None = None, since: float | None = None) -> list[str]:
+                  parent_pid: int | None = None, since: float | None = None,
+                  checkpoint_every: int | None = None) -> list[str]:
     """Fit runs of one family that share shapes as one batched model; store each run.
 
     Each run is stored under its own run id as :func:`execute_run` stores it, with
@@ -124,7 +141,7 @@ def execute_batch(configs, results_dir, *, n_threads: int | None = 1, family=Non
     configs : sequence of dict
         Runs from :func:`~grokbeyond.harness.expand_suite` that :func:`batch_runs`
         grouped together.
-    results_dir, n_threads, family, dataset
+    results_dir, n_threads, family, dataset, checkpoint_every
         As :func:`execute_run`.
     parent_pid : int or None, default=None
         The sweep's process. A worker process it started exits within a second of its
@@ -148,20 +165,19 @@ def execute_batch(configs, results_dir, *, n_threads: int | None = 1, family=Non
         mine = [config for config in configs if config["run_id"] in claimed]
         statuses = dict.fromkeys((config["run_id"] for config in configs), "elsewhere")
         statuses.update(zip(claimed, _execute_claimed(mine, results_dir, n_threads=n_threads, family=family,
-                                                       dataset=dataset)))
+                                                       dataset=dataset, checkpoint_every=checkpoint_every)))
     return [statuses[config["run_id"]] for config in configs]
 
 
-def _execute_claimed(configs, results_dir, *, n_threads, family, dataset) -> list[str]:
+def _execute_claimed(configs, results_dir, *, n_threads, family, dataset, checkpoint_every) -> list[str]:
     """:func:`execute_batch`'s work on the runs it claimed."""
     import torch
 
-    from ..models import fit_batched
-
+    alone = dict(n_threads=n_threads, family=family, dataset=dataset, checkpoint_every=checkpoint_every)
     if not configs:
         return []
     if len(configs) == 1:
-        return [execute_run(configs[0], results_dir, n_threads=n_threads, family=family, dataset=dataset)]
+        return [execute_run(configs[0], results_dir, **alone)]
     if n_threads is not None:
         torch.set_num_threads(n_threads)
     start = time.perf_counter()
@@ -169,21 +185,23 @@ def _execute_claimed(configs, results_dir, *, n_threads, family, dataset) -> lis
         warnings.simplefilter("always")
         try:
             runs = [make_run(config, family=family, dataset=dataset) for config in configs]
-            outcomes = fit_batched([estimator for _, estimator in runs],
-                                   [(data.X_train, data.y_train, _eval_set(data)) for data, _ in runs])
+            estimators = [estimator for _, estimator in runs]
+            outcomes = fit_checkpointed(estimators, [(data.X_train, data.y_train, _eval_set(data)) for data, _ in runs],
+                                        results_dir=results_dir, run_ids=[config["run_id"] for config in configs],
+                                        every=checkpoint_every)
         except Exception:  # noqa: BLE001 - a batch that cannot run as one runs run by run
-            return [execute_run(config, results_dir, n_threads=n_threads, family=family, dataset=dataset)
-                    for config in configs]
+            return [execute_run(config, results_dir, **alone) for config in configs]
     wall_time = time.perf_counter() - start
     batch = {"size": len(configs), "wall_time_s": wall_time}
     statuses = []
-    for config, (_, estimator), outcome in zip(configs, runs, outcomes):
+    for config, estimator, outcome in zip(configs, estimators, outcomes):
         if outcome is None:
             history, status, error = estimator.history_, "finished", None
         else:
             history, status, error = outcome.history, "failed", f"{type(outcome).__name__}: {outcome}"
         statuses.append(_store_run(results_dir, config, history, status, error, None, caught,
                                    wall_time / len(configs), torch.get_num_threads(), batch))
+        drop_checkpoint(results_dir, config["run_id"])
     return statuses
 
 
@@ -279,7 +297,8 @@ class SuiteSummary:
 
 
 def run_suite(suite: dict, results_dir, *, n_jobs: int = 1, scheduler: str | None = None,
-              progress: bool = True, batch: bool = True, max_replicates: int | None = None) -> SuiteSummary:
+              progress: bool = True, batch: bool = True, max_replicates: int | None = None,
+              checkpoint_every: int | None = None) -> SuiteSummary:
     """Run every run of ``suite`` not yet stored as finished in ``results_dir``.
 
     Runs execute in joblib processes (``n_jobs``; 1 runs in this process), or on a Dask
@@ -302,19 +321,20 @@ def run_suite(suite: dict, results_dir, *, n_jobs: int = 1, scheduler: str | Non
         the address of a running Dask scheduler, e.g. ``"tcp://10.0.0.5:8786"``.
     progress : bool, default=True
         A tqdm bar counting runs.
-    batch, max_replicates
-        Batched training, as :func:`run_suites` does it.
+    batch, max_replicates, checkpoint_every
+        Batched training and checkpoints, as :func:`run_suites` does them.
 
     Returns
     -------
     SuiteSummary
     """
     return run_suites([suite], results_dir, n_jobs=n_jobs, scheduler=scheduler, progress=progress, batch=batch,
-                      max_replicates=max_replicates)
+                      max_replicates=max_replicates, checkpoint_every=checkpoint_every)
 
 
 def run_suites(suites, results_dir, *, n_jobs: int = 1, scheduler: str | None = None, progress: bool = True,
-               desc: str | None = None, batch: bool = True, max_replicates: int | None = None) -> SuiteSummary:
+               desc: str | None = None, batch: bool = True, max_replicates: int | None = None,
+               checkpoint_every: int | None = None) -> SuiteSummary:
     """Run several suites into one store as one pool of runs (see :func:`run_suite`).
 
     The runs of all suites share the workers, in the order given, so a short suite
@@ -336,6 +356,11 @@ def run_suites(suites, results_dir, *, n_jobs: int = 1, scheduler: str | None = 
     max_replicates : int or None, default=None
         The largest batch (see :func:`batch_runs`); at most ``MAX_CLAIMED`` (256), the
         runs a worker claims at once.
+    checkpoint_every : int or None, default=None
+        Train each run in segments of this many steps (rounded up to a multiple of its
+        ``eval_every``), pickling it to ``RESULTS_DIR/.checkpoints/`` after each: a
+        killed sweep's rerun goes on from the last checkpoint, and records exactly what
+        an uninterrupted run records. None: runs train in one piece.
 
     Returns
     -------
@@ -394,7 +419,8 @@ def run_suites(suites, results_dir, *, n_jobs: int = 1, scheduler: str | None = 
             joblib.delayed(execute_batch)(configs, str(results_dir), n_threads=None if n_jobs == 1 else 1,
                                           family=families[configs[0]["model"]["family"]],
                                           dataset=datasets[configs[0]["dataset"]["name"]],
-                                          parent_pid=os.getpid(), since=since)
+                                          parent_pid=os.getpid(), since=since,
+                                          checkpoint_every=checkpoint_every)
             for configs in batches()
         )
         with tqdm(total=n_todo, desc=desc or ", ".join(names), unit="run", disable=not progress) as bar:

@@ -287,6 +287,9 @@ class TrajectoryEstimator(BaseEstimator):
     #: Columns ``_complete_history`` computes from the whole trajectory (recomputed when a
     #: fit is continued).
     _completed_columns: tuple[str, ...] = ()
+    #: Whether fit(a) then a continued fit(b) records exactly fit(a + b) (a checkpointed
+    #: run is then the run); the GP classifier's last row of a fit rounds differently.
+    _exact_continuation = True
 
     def _check_params(self) -> None:
         """Validate the family's own parameters (raise ValueError / TypeError)."""

@@ -194,7 +194,7 @@ def _store(results_dir, paper: Paper, quick: bool) -> Path:
 
 
 def run_paper(name: str, *, results_dir="grokbeyond-results", report_dir=None, reference_dir=None, quick=False,
-              experiments=None, n_jobs=1, scheduler=None, progress=True, batch=True):
+              experiments=None, n_jobs=1, scheduler=None, progress=True, batch=True, checkpoint_every=None):
     """Run a paper's suites into one store, then write its page.
 
     The store ``<results_dir>/<name>`` (``<name>-quick`` with ``quick``) is resumable:
@@ -224,6 +224,9 @@ def run_paper(name: str, *, results_dir="grokbeyond-results", report_dir=None, r
         A progress bar counting runs.
     batch : bool, default=True
         Train compatible runs as batched models (:func:`~grokbeyond.harness.run_suites`).
+    checkpoint_every : int or None, default=None
+        Checkpoint every run after this many steps, so that an interrupted sweep resumes
+        each run near where it stopped (:func:`~grokbeyond.harness.run_suites`).
 
     Returns
     -------
@@ -252,7 +255,7 @@ def run_paper(name: str, *, results_dir="grokbeyond-results", report_dir=None, r
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     start = time.perf_counter()
     summary = run_suites(suites, store, n_jobs=n_jobs, scheduler=scheduler, progress=progress, batch=batch,
-                         desc=paper.name + (" --quick" if quick else ""))
+                         desc=paper.name + (" --quick" if quick else ""), checkpoint_every=checkpoint_every)
     store.mkdir(parents=True, exist_ok=True)
     log = store / "sweeps.json"  # one entry per invocation: a resumed sweep's time adds up
     sweeps = json.loads(log.read_text()) if log.exists() else []
