@@ -15,8 +15,8 @@ from importlib import metadata
 import joblib
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
+from .._progress import progress_bar
 from ..exceptions import InputError
 from ..registry import get_dataset, get_family
 from ._checkpoints import drop_checkpoint, fit_checkpointed
@@ -423,7 +423,7 @@ def run_suites(suites, results_dir, *, n_jobs: int = 1, scheduler: str | None = 
                                           checkpoint_every=checkpoint_every)
             for configs in batches()
         )
-        with tqdm(total=n_todo, desc=desc or ", ".join(names), unit="run", disable=not progress) as bar:
+        with progress_bar(total=n_todo, desc=desc or ", ".join(names), unit="run", disable=not progress) as bar:
             for batch_statuses in results:
                 for status in batch_statuses:
                     counts[status] += 1

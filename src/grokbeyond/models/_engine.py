@@ -21,8 +21,8 @@ import pandas as pd
 import torch
 from sklearn.base import clone
 from sklearn.utils import Bunch
-from tqdm.auto import tqdm
 
+from .._progress import progress_bar
 from .._random import torch_generator
 from ..exceptions import InputError, NumericalError
 
@@ -351,7 +351,7 @@ def fit_members(members, data, callbacks=()) -> list[NumericalError | None]:
         tests = [test for _, _, test in data]
         test = None if tests[0] is None else (torch.cat([t[0] for t in tests]), torch.cat([t[1] for t in tests]))
         recorder = _Recorder(n_replicates)
-        progress = tqdm(total=int(lead.max_iter), desc=type(lead).__name__) if lead.verbose else None
+        progress = progress_bar(total=int(lead.max_iter), desc=type(lead).__name__) if lead.verbose else None
         step, err, state = _train(engine, X, y, test, generators, recorder, progress, callbacks, warm)
         if progress is not None:
             progress.close()
