@@ -140,6 +140,18 @@ class GPRegressor(TrajectoryRegressor):
         From ``fit``, for NaN or infinite inputs or targets, or invalid parameters.
     NumericalError
         From ``fit``, if ``K_y`` is not positive definite even after jitter, naming the step.
+
+    Examples
+    --------
+    >>> from grokbeyond.datasets import make_noisy_sine
+    >>> from grokbeyond.models import GPRegressor
+    >>> data = make_noisy_sine(random_state=0)
+    >>> model = GPRegressor(max_iter=50, eval_every=25, random_state=0)
+    >>> model = model.fit(data.X_train, data.y_train, eval_set=(data.X_test, data.y_test))
+    >>> round(model.score(data.X_test, data.y_test), 2)
+    0.98
+    >>> [c for c in model.history_.columns if c in ("lengthscale_0", "outputscale", "noise")]
+    ['lengthscale_0', 'outputscale', 'noise']
     """
 
     _numerical_errors = (NotPSDError, NanError)

@@ -113,6 +113,17 @@ class LinearRegression(TrajectoryRegressor):
         parameters.
     NumericalError
         From ``fit``, if the objective becomes non-finite, naming the step.
+
+    Examples
+    --------
+    >>> from grokbeyond.datasets import make_decoy_linear
+    >>> from grokbeyond.models import LinearRegression
+    >>> data = make_decoy_linear(random_state=0)   # Miller et al.'s E4: one signal, decoys
+    >>> model = LinearRegression(max_iter=2000, eval_every=100, random_state=0)
+    >>> model = model.fit(data.X_train, data.y_train, eval_set=(data.X_test, data.y_test))
+    >>> test = model.history_.query("split == 'test'").set_index("step")
+    >>> test.loc[[0, 2000], "sign_accuracy"].round(2).tolist()
+    [0.0, 0.59]
     """
 
     def __init__(

@@ -84,6 +84,16 @@ class LogisticRegression(TrajectoryClassifier):
     NumericalError
         From ``fit``, if the objective becomes non-finite (e.g. a learning rate too
         large), naming the step.
+
+    Examples
+    --------
+    >>> from grokbeyond.datasets import make_sparse_parity
+    >>> from grokbeyond.models import LogisticRegression
+    >>> data = make_sparse_parity(n_bits=10, k=1, n_train=200, n_test=100, random_state=0)
+    >>> model = LogisticRegression(max_iter=500, eval_every=50, random_state=0)
+    >>> model = model.fit(data.X_train, data.y_train, eval_set=(data.X_test, data.y_test))
+    >>> round(model.score(data.X_test, data.y_test), 2), model.history_.shape
+    (1.0, (22, 9))
     """
 
     def __init__(
