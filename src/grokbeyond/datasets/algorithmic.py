@@ -55,6 +55,13 @@ def make_sparse_parity(n_bits=40, k=3, n_train=1000, n_test=100, *, encoding="01
         If ``k > n_bits``, a size is negative, or ``encoding`` is unknown.
     TypeError
         If a size is not an int.
+
+    Examples
+    --------
+    >>> from grokbeyond.datasets import make_sparse_parity
+    >>> data = make_sparse_parity(n_bits=20, k=3, n_train=100, n_test=50, random_state=0)
+    >>> data.X_train.shape, data.X_test.shape, sorted(set(data.y_train.tolist()))
+    ((100, 20), (50, 20), [0, 1])
     """
     k = check_number(k, "k", Integral, min_val=1)
     n_bits = check_number(n_bits, "n_bits", Integral, min_val=1)
@@ -157,6 +164,13 @@ def make_modular_arithmetic(
         If ``operation`` or ``sampling`` is unknown, ``p < 2``, ``p`` is not prime for
         ``"div"``, ``train_fraction`` is outside (0, 1), a size is negative or zero
         for training, or the split sizes exceed the number of distinct pairs.
+
+    Examples
+    --------
+    >>> from grokbeyond.datasets import make_modular_arithmetic
+    >>> data = make_modular_arithmetic("add", p=7, train_fraction=0.5, random_state=0)
+    >>> data.X_train.shape, data.X_test.shape  # one-hot(a) ‖ one-hot(b); 49 pairs split
+    ((24, 14), (25, 14))
     """
     check_option(operation, "operation", MODULAR_OPERATIONS.keys())
     check_option(sampling, "sampling", {"split", "with_replacement"})

@@ -63,6 +63,13 @@ def make_competing_features(
     ------
     ValueError
         If a size is smaller than 1 (``n_test`` may be 0) or a scale is not positive.
+
+    Examples
+    --------
+    >>> from grokbeyond.datasets import make_competing_features
+    >>> data = make_competing_features(random_state=0)
+    >>> data.X_train.shape, data.X_test.shape
+    ((100, 102), (1000, 102))
     """
     n_train = check_number(n_train, "n_train", Integral, min_val=1)
     n_test = check_number(n_test, "n_test", Integral, min_val=0)

@@ -41,6 +41,13 @@ def make_noisy_sine(n_samples=100, *, noise=0.1, train_fraction=0.5, random_stat
     ------
     ValueError
         If ``n_samples < 2``, ``noise < 0`` or ``train_fraction`` is outside (0, 1).
+
+    Examples
+    --------
+    >>> from grokbeyond.datasets import make_noisy_sine
+    >>> data = make_noisy_sine(random_state=0)
+    >>> data.X_train.shape, data.X_test.shape
+    ((50, 1), (50, 1))
     """
     n_samples = check_number(n_samples, "n_samples", Integral, min_val=2)
     noise = check_number(noise, "noise", Real, min_val=0.0)
@@ -107,6 +114,13 @@ def make_decoy_linear(n_samples=100, *, n_train=2, slope=0.3, frequency=100.0, x
     ValueError
         If ``n_train`` is not in ``[1, n_samples)``, ``x`` is not a finite 1-d array,
         ``input_draw`` is unknown, or ``input_draw="legacy"`` without an integer seed.
+
+    Examples
+    --------
+    >>> from grokbeyond.datasets import make_decoy_linear
+    >>> data = make_decoy_linear(random_state=0)
+    >>> data.X_train.shape, data.X_test.shape
+    ((2, 4), (98, 4))
     """
     check_option(input_draw, "input_draw", {"generator", "legacy"})
     if x is not None:
@@ -163,6 +177,13 @@ def make_step_function(n_samples=40, *, n_train=20, threshold=0.0, random_state=
     ------
     ValueError
         If ``n_train`` is not in ``[1, n_samples)``.
+
+    Examples
+    --------
+    >>> from grokbeyond.datasets import make_step_function
+    >>> data = make_step_function(random_state=0)
+    >>> data.X_train.shape, data.X_test.shape
+    ((20, 1), (20, 1))
     """
     n_samples = check_number(n_samples, "n_samples", Integral, min_val=2)
     n_train = check_number(n_train, "n_train", Integral, min_val=1, max_val=n_samples - 1)

@@ -52,6 +52,13 @@ def conceal(data, n_extra, *, kind="bits", random_state=None):
         If ``n_extra < 0`` or ``kind`` is unknown.
     TypeError
         If ``data`` is not a dataset Bunch.
+
+    Examples
+    --------
+    >>> from grokbeyond.datasets import conceal, make_sparse_parity
+    >>> data = make_sparse_parity(n_bits=10, k=2, n_train=50, n_test=20, random_state=0)
+    >>> conceal(data, 5, random_state=0).X_train.shape  # 5 spurious bits appended
+    (50, 15)
     """
     if not isinstance(data, Bunch) or not {"X_train", "X_test"} <= set(data):
         raise InputError("data must be a dataset Bunch from a grokbeyond make_* function.")

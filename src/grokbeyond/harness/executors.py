@@ -327,6 +327,21 @@ def run_suite(suite: dict, results_dir, *, n_jobs: int = 1, scheduler: str | Non
     Returns
     -------
     SuiteSummary
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from grokbeyond.harness import load_results, run_suite
+    >>> suite = {"name": "tiny", "seeds": [0, 1], "dataset": {"name": "sparse_parity", "n_bits": 6, "k": 2},
+    ...          "model": {"family": "logistic", "max_iter": 20, "eval_every": 10},
+    ...          "grid": {"model.lr": [0.1, 0.5]}}
+    >>> store = tempfile.mkdtemp()
+    >>> run_suite(suite, store, progress=False)
+    SuiteSummary(n_runs=4, n_skipped=0, n_finished=4, n_failed=0, n_elsewhere=0)
+    >>> run_suite(suite, store, progress=False).n_skipped  # a rerun does what is left: nothing
+    4
+    >>> len(load_results(store)[1])
+    4
     """
     return run_suites([suite], results_dir, n_jobs=n_jobs, scheduler=scheduler, progress=progress, batch=batch,
                       max_replicates=max_replicates, checkpoint_every=checkpoint_every)

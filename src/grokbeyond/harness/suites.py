@@ -73,6 +73,25 @@ def load_suite(path, *, quick: bool = False) -> dict:
     InputError
         If the file cannot be read as text, the TOML is invalid, or a section, dataset,
         family, grid key, case or seed list is wrong; the message names it.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from grokbeyond.harness import expand_suite, load_suite
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "suite.toml"
+    >>> _ = path.write_text('''
+    ... name = "parity-logistic"
+    ... seeds = [0, 1, 2]
+    ... [dataset]
+    ... name = "sparse_parity"
+    ... n_bits = 20
+    ... [model]
+    ... family = "logistic"
+    ... [grid]
+    ... "dataset.n_concealed" = [0, 10]
+    ... ''')
+    >>> len(expand_suite(load_suite(path)))  # 2 grid cells x 3 seeds
+    6
     """
     path = Path(path)
     try:
