@@ -87,6 +87,15 @@ def first_crossing(history, split, metric="accuracy", threshold=0.95, *, higher_
     -----
     MetricWarning
         If ``metric`` is NaN at every step of the split (the run then reads as censored).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> history = pd.DataFrame({"step": [0, 100, 200, 300] * 2, "split": ["train"] * 4 + ["test"] * 4,
+    ...                         "accuracy": [0.5, 1.0, 1.0, 1.0, 0.5, 0.5, 0.6, 0.97]})
+    >>> from grokbeyond.grokking import first_crossing
+    >>> first_crossing(history, "train"), first_crossing(history, "test")
+    (100, 300)
     """
     history = _check_history(history, metric)
     check_number(threshold, "threshold", Real)
@@ -328,6 +337,12 @@ def median_ci(values, *, confidence_level=0.95, n_resamples=9999, random_state=0
     ------
     ValueError
         If ``confidence_level`` is not in (0, 1) or ``n_resamples`` is below 1.
+
+    Examples
+    --------
+    >>> from grokbeyond.grokking import median_ci
+    >>> median_ci([3.0, 1.0, 2.0, 5.0, 4.0], n_resamples=999)
+    (3.0, 1.0, 5.0)
     """
     check_number(confidence_level, "confidence_level", Real, min_val=0.0, max_val=1.0, include_boundaries="neither")
     check_number(n_resamples, "n_resamples", Integral, min_val=1)
@@ -377,6 +392,16 @@ def summarise_grokking(results, *, confidence_level=0.95, n_resamples=9999, rand
         If ``results`` is empty.
     TypeError
         If an element is not a GrokkingResult.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> history = pd.DataFrame({"step": [0, 100, 200, 300] * 2, "split": ["train"] * 4 + ["test"] * 4,
+    ...                         "accuracy": [0.5, 1.0, 1.0, 1.0, 0.5, 0.5, 0.6, 0.97]})
+    >>> from grokbeyond.grokking import detect_grokking, summarise_grokking
+    >>> summary = summarise_grokking([detect_grokking(history)] * 3, n_resamples=999)
+    >>> summary.median_gap, summary.fraction_grokking, summary.phase_counts
+    (200.0, 1.0, {'grokking': 3})
     """
     results = list(results)
     if not results:
@@ -423,6 +448,16 @@ def grokking_table(histories, by="seed", **kwargs) -> pd.DataFrame:
     ------
     ValueError
         As :func:`detect_grokking`, or if a ``by`` column is missing.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> history = pd.DataFrame({"step": [0, 100, 200, 300] * 2, "split": ["train"] * 4 + ["test"] * 4,
+    ...                         "accuracy": [0.5, 1.0, 1.0, 1.0, 0.5, 0.5, 0.6, 0.97]})
+    >>> from grokbeyond.grokking import grokking_table
+    >>> runs = pd.concat([history.assign(seed=0), history.assign(seed=1)])
+    >>> grokking_table(runs, by="seed")[["seed", "gap", "phase"]].to_dict("records")
+    [{'seed': 0, 'gap': 200, 'phase': 'grokking'}, {'seed': 1, 'gap': 200, 'phase': 'grokking'}]
     """
     keys = [by] if isinstance(by, str) else list(by)
     missing = set(keys) - set(histories.columns)

@@ -294,6 +294,18 @@ def all_families() -> list[tuple[str, type]]:
     >>> from grokbeyond.registry import all_families
     >>> [name for name, _ in all_families()][:3]
     ['gp-classifier', 'gp-regressor', 'linear']
+
+    Examples
+    --------
+    >>> from grokbeyond.registry import family_names
+    >>> family_names()[:3]
+    ['gp-classifier', 'gp-regressor', 'linear']
+
+    Examples
+    --------
+    >>> from grokbeyond.registry import dataset_names
+    >>> "sparse_parity" in dataset_names()
+    True
     """
     return [(name, get_family(name)) for name in _FAMILIES]
 

@@ -181,6 +181,13 @@ def get_paper(name: str) -> Paper:
     ------
     ValueError
         If there is no such paper; the message lists the papers.
+
+    Examples
+    --------
+    >>> from grokbeyond.reproduce import get_paper
+    >>> paper = get_paper("miller2023")
+    >>> paper.name, paper.experiments()[:3]
+    ('miller2023', ['E1', 'E1-CG', 'E1b'])
     """
     papers = available_papers()
     name = name.replace("_", "-") if isinstance(name, str) else name
