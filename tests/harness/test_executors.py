@@ -280,3 +280,11 @@ def test_a_killed_checkpointed_sweep_resumes_from_its_checkpoint_and_records_the
     assert summary.n_finished == 2 and starts[0] == 20  # resumed at the checkpoint, not at step 0
     assert list((store / ".checkpoints").glob("*.pkl")) == []
     pd.testing.assert_frame_equal(_sorted(load_results(store)[0]), _sorted(load_results(tmp_path / "whole")[0]))
+
+
+def test_a_checkpoint_interval_is_checked_before_anything_runs(tmp_path):
+    from grokbeyond.exceptions import InputError
+
+    with pytest.raises(InputError, match="checkpoint_every"):
+        run_suite(_suite(tmp_path, CHECKPOINTED), tmp_path / "store", progress=False, checkpoint_every=0)
+    assert not (tmp_path / "store").exists()

@@ -61,3 +61,13 @@ def test_watching_the_test_split_needs_an_eval_set_and_settings_are_checked():
     for bad in (dict(n_evaluations=True), dict(tol=-1.0), dict(split="valid")):
         with pytest.raises(InputError):
             StopOnPlateau(**bad)
+
+
+def test_one_stopping_rule_watches_several_fits():
+    data = make_sparse_parity(n_bits=6, k=1, n_train=50, n_test=20, random_state=0)
+    stop = StopOnPlateau(n_evaluations=3, tol=1e-3)
+    first = LogisticRegression(max_iter=20000, eval_every=100, random_state=0).fit(
+        data.X_train, data.y_train, callbacks=[stop])
+    second = LogisticRegression(max_iter=20000, eval_every=100, random_state=0).fit(
+        data.X_train, data.y_train, callbacks=[stop])  # e.g. the next cross-validation fold
+    assert first.n_iter_ == second.n_iter_ < 20000 and second.n_iter_ > 0

@@ -185,11 +185,15 @@ def test_a_warm_started_fit_continues_the_fit_it_follows(family):
     assert model.n_iter_ == 2 * STEPS
     boundary = model.history_["step"] == STEPS
     # The first fit recorded step 4 as its last, evaluated without a training pass; the whole
-    # fit recorded it from its training pass. The GP classifier's two paths round differently
-    # in float32 (its KL by ~1e-5 relative); every other row, and every other family, is exact.
-    pd.testing.assert_frame_equal(model.history_[~boundary], whole.history_[~boundary])
-    pd.testing.assert_frame_equal(model.history_[boundary], whole.history_[boundary], check_exact=False,
-                                  rtol=1e-4 if isinstance(model, GPClassifier) else 0.0)
+    # fit recorded it from its training pass. The GPs' two paths round differently (the
+    # classifier's KL by ~1e-5 relative in float32, the regressor by ~1e-16); every other row,
+    # and every other family, is bit-exact.
+    pd.testing.assert_frame_equal(model.history_[~boundary], whole.history_[~boundary], check_exact=True)
+    if model._exact_continuation:
+        pd.testing.assert_frame_equal(model.history_[boundary], whole.history_[boundary], check_exact=True)
+    else:
+        pd.testing.assert_frame_equal(model.history_[boundary], whole.history_[boundary], check_exact=False,
+                                      rtol=1e-4 if isinstance(model, GPClassifier) else 1e-12)
     method = "predict_proba" if hasattr(model, "predict_proba") else "predict"
     np.testing.assert_array_equal(getattr(model, method)(X_test), getattr(whole, method)(X_test))
     cold = clone(estimator).fit(X, y).fit(X, y)  # without warm_start a refit starts again

@@ -175,8 +175,15 @@ def test_a_warm_start_needs_the_same_data_shape_and_step():
     X = rng.normal(size=(20, 3))
     y = (X[:, 0] > 0).astype(int)
     model = LogisticRegression(max_iter=2, warm_start=True).fit(X, y)
-    with pytest.raises(InputError, match="n_features_in_"):
+    with pytest.raises(InputError, match="same training data"):
         model.fit(X[:, :2], y)
+    with pytest.raises(InputError, match="same training data"):
+        model.fit(X + 1.0, y)  # same shape, other data
+    with pytest.raises(InputError, match=r"\['lr'\] changed"):
+        model.set_params(lr=0.5).fit(X, y)
+    model.set_params(lr=LogisticRegression().lr)
+    with pytest.raises(InputError, match="eval_set"):
+        model.fit(X, y, eval_set=(X, y))
     assert model.n_iter_ == 2 and model.fit(X, y).n_iter_ == 4  # the failed continuation changed nothing
     with pytest.raises(InputError, match="same step"):
         fit_batched([model, LogisticRegression(max_iter=2, warm_start=True).fit(X, y)], [(X, y), (X, y)])
@@ -204,3 +211,33 @@ def test_a_batch_of_warm_started_replicates_continues_each_as_alone():
     batch[0].set_params(max_iter=4).fit(data.X_train, data.y_train)  # now at step 12; the others at 8
     with pytest.raises(ValueError, match="same step"):
         fit_batched([batch[0], batch[1]], [(data.X_train, data.y_train)] * 2)
+
+
+@pytest.mark.parametrize("family", ["logistic-minibatch-adamw", "bnn"])
+def test_a_failed_or_stopped_continuation_leaves_a_fit_that_continues_exactly(family):
+    from sklearn.datasets import make_classification
+
+    from grokbeyond.models import LogisticRegression
+
+    X, y = make_classification(n_samples=30, n_features=4, random_state=0)
+    if family == "bnn":
+        make = lambda n: BayesianMLP(hidden_size=8, max_iter=n, eval_every=1, random_state=0)  # noqa: E731
+    else:
+        make = lambda n: LogisticRegression(max_iter=n, batch_size=7, optimizer="adamw", lr=0.1,  # noqa: E731
+                                            eval_every=1, random_state=0)
+    whole = make(12).fit(X, y)
+
+    def fail_at_8(model, rows):
+        if rows["step"].iloc[0] == 8:
+            raise RuntimeError("pruned")
+
+    model = make(5).set_params(warm_start=True).fit(X, y)
+    before = model.predict_proba(X)
+    with pytest.raises(RuntimeError, match="pruned"):
+        model.set_params(max_iter=7).fit(X, y, callbacks=[fail_at_8])
+    np.testing.assert_array_equal(model.predict_proba(X), before)  # the failed continuation changed nothing
+    model.set_params(max_iter=3).fit(X, y, callbacks=[lambda m, rows: rows["step"].iloc[0] == 7])  # stop at 7
+    assert model.n_iter_ == 7
+    model.set_params(max_iter=5).fit(X, y)  # 7 -> 12
+    pd.testing.assert_frame_equal(model.history_, whole.history_)
+    np.testing.assert_array_equal(model.predict_proba(X), whole.predict_proba(X))

@@ -59,7 +59,11 @@ def _save(results_dir, run_id, estimator) -> None:
 
 def drop_checkpoint(results_dir, run_id) -> None:
     """Remove a run's checkpoint (once the run is stored)."""
-    _path(results_dir, run_id).unlink(missing_ok=True)
+    path = _path(results_dir, run_id)
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as err:
+        raise _write_error(path, err) from err
 
 
 def fit_checkpointed(estimators, datasets, *, results_dir, run_ids, every: int | None):

@@ -11,13 +11,15 @@ import traceback
 import warnings
 from dataclasses import dataclass
 from importlib import metadata
+from numbers import Integral
 
 import joblib
 import numpy as np
 import pandas as pd
 
 from .._progress import progress_bar
-from ..exceptions import InputError
+from .._validation import check_number
+from ..exceptions import InputError, StoreWriteError
 from ..registry import get_dataset, get_family
 from ._checkpoints import drop_checkpoint, fit_checkpointed
 from ._claims import MAX_CLAIMED, check_writable, claim_runs, watch_parent
@@ -107,6 +109,8 @@ def execute_run(config: dict, results_dir, *, n_threads: int | None = 1, family=
                     raise outcome
                 estimator = fitted[0]
             history = estimator.history_
+        except StoreWriteError:  # a checkpoint the store could not take: the sweep's problem, not the run's
+            raise
         except Exception as err:  # noqa: BLE001 - every failure is recorded with its run
             status, error, trace = "failed", f"{type(err).__name__}: {err}", traceback.format_exc()
             history = getattr(err, "history", history)
@@ -189,6 +193,8 @@ def _execute_claimed(configs, results_dir, *, n_threads, family, dataset, checkp
             outcomes = fit_checkpointed(estimators, [(data.X_train, data.y_train, _eval_set(data)) for data, _ in runs],
                                         results_dir=results_dir, run_ids=[config["run_id"] for config in configs],
                                         every=checkpoint_every)
+        except StoreWriteError:
+            raise
         except Exception:  # noqa: BLE001 - a batch that cannot run as one runs run by run
             return [execute_run(config, results_dir, **alone) for config in configs]
     wall_time = time.perf_counter() - start
@@ -404,6 +410,8 @@ def run_suites(suites, results_dir, *, n_jobs: int = 1, scheduler: str | None = 
         raise InputError(f"suite names must differ; got {names}.")
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
         raise InputError(f"n_jobs must be a non-zero integer (-1: every core); got {n_jobs!r}.")
+    if checkpoint_every is not None:
+        check_number(checkpoint_every, "checkpoint_every", Integral, min_val=1)
     since = time.time()
     runs = [expand_suite(suite) for suite in suites]  # lazy: memory does not grow with the grid
     done = finished_run_ids(results_dir)

@@ -16,6 +16,7 @@ of seeds train as one batched model (:func:`~grokbeyond.models.fit_batched`).
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 from numbers import Integral
 
@@ -188,6 +189,19 @@ class TrajectoryEstimator(BaseEstimator):
     first recorded value's magnitude) are detected at evaluated steps (``eval_every``):
     the failure is reported at the first evaluated step whose recorded objective is
     either. A fit that raises leaves the estimator as it was before it.
+
+    **Continuing a fit** (``warm_start=True``). A fit with ``warm_start=True`` keeps
+    what the next one needs to go on: its step, the optimiser's state (Adam's moments),
+    the random streams of training and evaluation (minibatch order and position, noise
+    draws), the runaway bounds. The next ``fit`` (still ``warm_start=True``) trains
+    another ``max_iter`` steps from there and ``history_`` goes on from step ``n_iter_``:
+    fit(a) then fit(b) records fit(a + b) when an integer ``eval_every`` divides ``a``
+    (exactly, except that the GPs' row at step ``a`` rounds differently, their last row
+    of a fit being evaluated without a training pass). Only ``max_iter``,
+    ``eval_every`` and ``verbose`` may change in between; other parameters, the training
+    data or the presence of an ``eval_set`` raise ``InputError``. A fit stopped by a
+    callback continues from the step it stopped at; :func:`fit_batched` continues
+    replicates stopped at one step. ``clone`` starts afresh.
     """
 
     #: Full batch unless a family makes ``batch_size`` a parameter.
@@ -288,7 +302,8 @@ class TrajectoryEstimator(BaseEstimator):
     #: fit is continued).
     _completed_columns: tuple[str, ...] = ()
     #: Whether fit(a) then a continued fit(b) records exactly fit(a + b) (a checkpointed
-    #: run is then the run); the GP classifier's last row of a fit rounds differently.
+    #: run is then the run); the GPs' last row of a fit, evaluated without a training
+    #: pass, rounds differently (1e-5 in the classifier's float32, 1e-16 in the regressor).
     _exact_continuation = True
 
     def _check_params(self) -> None:
@@ -400,7 +415,7 @@ class TrajectoryEstimator(BaseEstimator):
         unfitted if it was (``predict`` raises ``NotFittedError``), else with its
         previous fit (scikit-learn's convention).
         """
-        before = dict(vars(self))
+        before = _snapshot(self)
         try:
             outcome = fit_members([self], [self._prepare_fit(X, y, eval_set)], _check_callbacks(callbacks))[0]
         except BaseException:
@@ -429,9 +444,20 @@ class TrajectoryEstimator(BaseEstimator):
 def _check_callbacks(callbacks) -> tuple:
     if callbacks is None:
         return ()
-    if callable(callbacks) or isinstance(callbacks, (str, bytes)) or not all(map(callable, callbacks)):
+    if callable(callbacks) or isinstance(callbacks, (str, bytes)):
         raise InputError(f"callbacks must be a sequence of callables; got {callbacks!r}.")
-    return tuple(callbacks)
+    callbacks = tuple(callbacks)  # a generator is read once
+    if not all(map(callable, callbacks)):
+        raise InputError(f"callbacks must be a sequence of callables; got {callbacks!r}.")
+    return callbacks
+
+
+def _snapshot(estimator) -> dict:
+    """What ``fit`` puts back if it raises: the attributes, deep-copied when the fit will
+    continue the fitted tensors in place (``warm_start``), else shallow (a fresh fit
+    builds new ones)."""
+    state = vars(estimator)
+    return copy.deepcopy(state) if estimator.warm_start and "_warm_state" in state else dict(state)
 
 
 class TrajectoryClassifier(ClassifierMixin, TrajectoryEstimator):

@@ -14,6 +14,8 @@ It may
 - raise (``optuna.TrialPruned``, say): ``fit`` raises it and, like any failed fit,
   leaves the estimator as it was.
 
+The shipped callbacks start counting afresh at a fit's step 0, so one object can watch
+several fits (cross-validation folds); a continued fit (``warm_start``) goes on counting.
 While a callback runs the estimator's parameters are the current ones, but it is not
 yet fitted (``predict`` raises ``NotFittedError``): read the rows, or the family's
 parameters. Callbacks act on single fits; :func:`~grokbeyond.models.fit_batched` and
@@ -94,6 +96,8 @@ class StopOnGrokking:
         self.stopped_step_ = None
 
     def __call__(self, estimator, rows) -> bool:
+        if rows["step"].iloc[0] == 0:  # a new fit (a continued one goes on counting)
+            self._held, self.stopped_step_ = 0, None
         value = _metric_value(rows, self.split, self.metric)
         if value is None:
             raise InputError(f"StopOnGrokking watches the {self.split} split; fit with an eval_set "
@@ -158,6 +162,8 @@ class StopOnPlateau:
         self.stopped_step_ = None
 
     def __call__(self, estimator, rows) -> bool:
+        if rows["step"].iloc[0] == 0:  # a new fit (a continued one goes on counting)
+            self.best_, self._since, self.stopped_step_ = -np.inf if self.higher_is_better else np.inf, 0, None
         value = _metric_value(rows, self.split, self.metric)
         if value is None:
             raise InputError(f"StopOnPlateau watches the {self.split} split; fit with an eval_set "

@@ -25,6 +25,7 @@ from sklearn.utils import Bunch
 from .._progress import progress_bar
 from .._random import torch_generator
 from ..exceptions import InputError, NumericalError
+from ._warm import replicate_state, warm_start, warm_state
 
 __all__ = ["HISTORY_COLUMNS", "NumericalError", "fit_batched", "fit_replicates"]
 
@@ -256,6 +257,8 @@ def _steps(engine, X, y, test, generators, recorder, progress, callbacks=(), war
             for step in range(start, end + 1):
                 record = step == next_record
                 train_terms = None
+                if record and callbacks:  # a stop here leaves the step's draws undrawn, for a continuation
+                    drawn = (batches.state, [g.get_state() for g in generators])
                 if step < end:
                     index = next(batches)
                     Xb, yb = (X, y) if index is None else (_take(X, index, rows), _take(y, index, rows))
@@ -275,6 +278,9 @@ def _steps(engine, X, y, test, generators, recorder, progress, callbacks=(), war
                     if not _record(engine, recorder, step, train_terms, X, y, test):
                         break
                     if callbacks and _call_back(engine, recorder, first, callbacks):
+                        batches.order, batches.position = drawn[0]
+                        for generator, saved in zip(generators, drawn[1]):
+                            generator.set_state(saved)
                         break
                     position += 1
                     next_record = record_at[position] if position < len(record_at) else -1
@@ -320,7 +326,7 @@ def fit_members(members, data, callbacks=()) -> list[NumericalError | None]:
     # the evaluation stream (recorded rows' noise), so recording never moves training.
     generators = [(torch_generator(member.random_state), torch_generator(member.random_state, "evaluate"))
                   for member in members]
-    warm, previous = _warm_start(members, data, generators)
+    warm, previous = warm_start(members, data, generators)
     for member in members:  # while fitting, no history_ of an earlier fit (fit and fit_batched restore it on failure)
         for name in ("history_", "n_iter_", "_warm_state"):
             member.__dict__.pop(name, None)
@@ -373,69 +379,10 @@ def fit_members(members, data, callbacks=()) -> list[NumericalError | None]:
             member.history_ = member._complete_history(history)
             member.n_iter_ = int(step)  # max_iter, or the step a callback stopped at
             if member.warm_start:
-                member._warm_state = {**_replicate_state(state, r, n_replicates),
-                                      "generators": [g.get_state() for g in generators[r]],
-                                      **{name: getattr(member, name) for name in _DATA_ATTRIBUTES if hasattr(member, name)}}
+                member._warm_state = warm_state(member, replicate_state(state, r, n_replicates), generators[r],
+                                                data[r])
             outcomes.append(None)
     return outcomes
-
-
-#: What a continued fit's data must share with the fit it continues.
-_DATA_ATTRIBUTES = ("n_features_in_", "classes_", "n_train_")
-
-
-def _warm_start(members, data, generators):
-    """The state a ``warm_start`` fit continues from (the members' saved states joined
-    into one batch's) and each member's history it goes on from; ``(None, None)`` for a
-    fit from scratch. The generators are set to the saved streams."""
-    warm = [member.warm_start and "_warm_state" in vars(member) for member in members]
-    if not any(warm):
-        return None, None
-    if not all(warm):
-        raise InputError("a batch continues only when every estimator in it has warm_start and a fit to continue.")
-    states = [member._warm_state for member in members]
-    for member, state, (X, _, _) in zip(members, states, data):
-        shared = {"n_train_": X.shape[1], **{name: getattr(member, name) for name in _DATA_ATTRIBUTES[:2]
-                                              if hasattr(member, name)}}
-        for name, value in shared.items():
-            if not np.array_equal(np.asarray(value), np.asarray(state.get(name))):
-                raise InputError(f"warm_start continues a fit on data of the same shape; {name} was "
-                                 f"{state.get(name)!r}, now {value!r}. Fit with warm_start=False to start again.")
-    if len({state["step"] for state in states}) != 1 or len({state["batches"][1] for state in states}) != 1:
-        raise InputError("a batch continues only fits stopped at the same step; fit them one by one.")
-    for pair, state in zip(generators, states):
-        for generator, saved in zip(pair, state["generators"]):
-            generator.set_state(saved)
-    orders = [state["batches"][0] for state in states]
-    joined = {"step": states[0]["step"], "bound": np.concatenate([state["bound"] for state in states]),
-              "batches": (None if orders[0] is None else torch.cat(orders), states[0]["batches"][1]),
-              "optimizer": _join_optimizer_states([state["optimizer"] for state in states])}
-    previous = [member.history_.drop(columns=list(member._completed_columns)) for member in members]
-    return joined, previous
-
-
-def _join_optimizer_states(states):
-    """One batch's optimiser state from its replicates' (tensors with a replicate axis joined)."""
-    joined = {"param_groups": states[0]["param_groups"], "state": {}}
-    for key, first in states[0]["state"].items():
-        joined["state"][key] = {name: torch.cat([state["state"][key][name] for state in states])
-                                if torch.is_tensor(value) and value.ndim else value for name, value in first.items()}
-    return joined
-
-
-def _replicate_state(state, r, n_replicates):
-    """Replicate ``r``'s share of a batch's state to continue from (see :func:`_warm_start`)."""
-    def part(value):
-        return value[r : r + 1].clone() if torch.is_tensor(value) and value.ndim and value.shape[0] == n_replicates \
-            else value
-
-    optimizer = state["optimizer"]
-    order, position = state["batches"]
-    return {"step": state["step"], "bound": state["bound"][r : r + 1],
-            "batches": (None if order is None else order[r : r + 1].clone(), position),
-            "optimizer": {"param_groups": optimizer["param_groups"],
-                          "state": {key: {name: part(value) for name, value in entry.items()}
-                                    for key, entry in optimizer["state"].items()}}}
 
 
 def fit_batched(estimators, datasets) -> list[NumericalError | None]:
@@ -472,7 +419,9 @@ def fit_batched(estimators, datasets) -> list[NumericalError | None]:
                          f"estimators and {len(datasets)} datasets.")
     lead = estimators[0]
     _check_compatible(estimators)
-    before = [dict(vars(member)) for member in estimators]  # a failed fit leaves its estimator as it was
+    from ._base import _snapshot  # noqa: PLC0415 - the base imports this module
+
+    before = [_snapshot(member) for member in estimators]  # a failed fit leaves its estimator as it was
     try:
         prepared = [member._prepare_fit(*_unpack(dataset)) for member, dataset in zip(estimators, datasets)]
         if not lead._batchable or len(estimators) == 1:

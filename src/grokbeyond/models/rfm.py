@@ -129,12 +129,10 @@ class RFMClassifier(TrajectoryClassifier):
     dtype : {"float64", "float32"}, default="float64"
         Precision; an interpolating solve needs float64.
     warm_start : bool, default=False
-        When True, a ``fit`` of a fitted estimator continues the previous fit for
-        another ``max_iter`` steps instead of starting again: the parameters, the
-        optimiser's state and the random streams (minibatch order, noise draws) go on
-        where they stopped, and ``history_`` goes on from step ``n_iter_``, so
-        fit(100 steps) then fit(100 more) records the history of fit(200 steps) (with
-        an integer ``eval_every`` dividing both). scikit-learn's convention.
+        When True, ``fit`` continues the last fit (if it too had ``warm_start=True``)
+        for another ``max_iter`` steps instead of starting again, and ``history_`` goes
+        on from step ``n_iter_`` (scikit-learn's convention; see
+        :class:`~grokbeyond.models.TrajectoryEstimator` for what is continued).
     random_state : None, int, numpy Generator or RandomState, default=None
         Unused: an RFM is deterministic given its data. Kept for the shared
         interface (a suite's seed varies the data split).
