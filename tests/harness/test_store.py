@@ -339,17 +339,18 @@ def test_a_complete_store_that_cannot_be_written_still_resumes(tmp_path, monkeyp
     assert summary.n_skipped == 2 and summary.n_finished == 0
 
 
-def test_a_sweep_larger_than_the_open_file_limit_claims_in_batches(tmp_path):
-    import resource
+def test_a_worker_claims_at_most_max_claimed_runs_at_once(tmp_path, monkeypatch):
+    # One open lock file per claimed run: a 600-run batch ran out of file handles under a
+    # 512-file limit. With the cap at 8, a batch of 40 would make claim_runs raise.
+    from grokbeyond.harness import _claims, executors
 
-    suite = _one_run_suite() | {"seeds": list(range(600))}
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (min(512, hard), hard))
-    try:  # one batch of 600 runs would hold 600 lock files open
-        summary = run_suites([suite], tmp_path / "store", progress=False)
-    finally:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
-    assert summary.n_finished == 600
+    monkeypatch.setattr(_claims, "MAX_CLAIMED", 8)
+    monkeypatch.setattr(executors, "MAX_CLAIMED", 8)
+    summary = run_suites([_one_run_suite() | {"seeds": list(range(40))}], tmp_path / "store", progress=False)
+    assert summary.n_finished == 40
+    with pytest.raises(ValueError, match="at most 8"):
+        with _claims.claim_runs(tmp_path / "store", [str(i) for i in range(9)]):
+            pass
 
 
 def test_claims_are_exclusive_across_holders_and_skip_finished_runs(tmp_path):
