@@ -12,8 +12,8 @@ import lazy_loader as _lazy
 from ..registry import builtin_references as _builtin_references
 
 _attrs = {
-    "_base": ["HISTORY_COLUMNS", "NumericalError", "TrajectoryClassifier", "TrajectoryEstimator",
-              "TrajectoryRegressor", "evaluation_steps"],
+    "_base": ["HISTORY_COLUMNS", "NumericalError", "TrajectoryEstimator", "evaluation_steps"],
+    "_prediction": ["TrajectoryClassifier", "TrajectoryRegressor"],
     "_agop": ["agop_alignment", "circulant_deviation"],
     "_callbacks": ["StopOnGrokking", "StopOnPlateau"],
     "_pipeline": ["pipeline_eval_set"],

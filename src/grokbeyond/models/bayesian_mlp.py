@@ -12,7 +12,7 @@ from pyro import poutine
 
 from .._validation import check_number
 from .._random import torch_generator
-from ._base import TrajectoryClassifier
+from ._prediction import TrajectoryClassifier
 from ._kl import mean_field_kl
 
 __all__ = ["BayesianMLP"]

@@ -13,7 +13,7 @@ from linear_operator.utils.errors import NanError, NotPSDError
 from .._validation import check_number
 from .._random import forked_global_torch_rng
 from ..exceptions import InputError
-from ._base import TrajectoryClassifier
+from ._prediction import TrajectoryClassifier
 from ._kl import gaussian_kl
 
 __all__ = ["GPClassifier"]

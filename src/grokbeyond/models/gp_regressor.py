@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_array
 
 from .._validation import check_number
 from ..exceptions import InputError
-from ._base import TrajectoryRegressor
+from ._prediction import TrajectoryRegressor
 
 __all__ = ["GPRegressor", "mll_landscape"]
 

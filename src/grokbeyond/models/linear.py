@@ -10,7 +10,7 @@ import torch
 
 from .._validation import check_number
 from ..exceptions import InputError
-from ._base import TrajectoryRegressor
+from ._prediction import TrajectoryRegressor
 
 __all__ = ["LinearRegression"]
 

@@ -8,7 +8,7 @@ import torch
 
 from .._validation import check_number
 from ..exceptions import InputError
-from ._base import TrajectoryClassifier
+from ._prediction import TrajectoryClassifier
 
 __all__ = ["LogisticRegression"]
 

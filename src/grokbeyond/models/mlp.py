@@ -7,7 +7,7 @@ from numbers import Integral, Real
 import torch
 
 from .._validation import check_number
-from ._base import TrajectoryClassifier
+from ._prediction import TrajectoryClassifier
 
 __all__ = ["MLPClassifier"]
 

@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_number
 from ..exceptions import InputError
-from ._base import TrajectoryClassifier
+from ._prediction import TrajectoryClassifier
 from ._agop import agop_alignment, circulant_deviation, kernel_agop
 
 __all__ = ["RFMClassifier"]
