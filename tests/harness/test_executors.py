@@ -113,23 +113,29 @@ def test_a_suite_without_a_test_split_runs_on_its_training_set(tmp_path):
     assert set(histories["split"]) == {"train"} and len(histories) == 2 * 5
 
 
-# ---- faults: concurrent sweeps, a killed sweep, a store that cannot be written ------------------------
-QUICK = """
-name = "concurrent"
-seeds = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
-[dataset]
+def _parity_suite(name, seeds, model, grid=""):
+    """The text of a suite on small sparse parity data: ``model`` and ``grid`` are TOML lines."""
+    return f'name = "{name}"\nseeds = {seeds}\n{PARITY}[model]{model}{grid}'
+
+
+PARITY = """[dataset]
 name = "sparse_parity"
 n_bits = 6
 k = 2
 n_train = 40
 n_test = 20
-[model]
+"""
+
+
+# ---- faults: concurrent sweeps, a killed sweep, a store that cannot be written ------------------------
+QUICK = _parity_suite("concurrent", [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], """
 family = "logistic"
 max_iter = 30
 eval_every = 10
+""", """
 [grid]
 "model.lr" = [0.5, -1.0]  # -1 fails every run of its half: failed runs are done once too
-"""
+""")
 
 
 def test_concurrent_sweeps_on_one_store_do_each_run_once(tmp_path, monkeypatch):
@@ -163,22 +169,13 @@ def test_concurrent_sweeps_on_one_store_do_each_run_once(tmp_path, monkeypatch):
     assert load_results(store)[1]["status"].value_counts().to_dict() == {"finished": 10, "failed": 10}
 
 
-SLOW = """
-name = "killed"
-seeds = [0, 1, 2, 3]
-[dataset]
-name = "sparse_parity"
-n_bits = 6
-k = 2
-n_train = 40
-n_test = 20
-[model]
+SLOW = _parity_suite("killed", [0, 1, 2, 3], """
 family = "mlp"
 hidden_size = 8
 batch_size = 8
 max_iter = 100000000
 eval_every = 1000000
-"""
+""")
 
 
 def test_a_killed_sweep_leaves_no_worker_no_claim_and_no_damaged_file(tmp_path):
@@ -225,22 +222,13 @@ def test_a_killed_sweep_leaves_no_worker_no_claim_and_no_damaged_file(tmp_path):
         assert len(load_results(store)[1]) == 0
 
 
-CHECKPOINTED = """
-name = "checkpointed"
-seeds = [0, 1]
-[dataset]
-name = "sparse_parity"
-n_bits = 6
-k = 2
-n_train = 40
-n_test = 20
-[model]
+CHECKPOINTED = _parity_suite("checkpointed", [0, 1], """
 family = "mlp"
 hidden_size = 8
 batch_size = 16
 max_iter = 40
 eval_every = 5
-"""
+""")
 
 
 @pytest.mark.parametrize("batch", [True, False])

@@ -3,14 +3,12 @@ so that a killed sweep resumes a run near where it stopped."""
 
 from __future__ import annotations
 
-import os
 import pickle
-import tempfile
 from numbers import Integral
 from pathlib import Path
 
 from .._validation import check_number
-from .store import _write_error
+from .store import _write_error, write_atomically
 
 __all__ = ["fit_checkpointed"]
 
@@ -42,19 +40,12 @@ def _load(results_dir, run_id, estimator):
 
 def _save(results_dir, run_id, estimator) -> None:
     """Pickle ``estimator`` atomically (a temporary file renamed over the checkpoint)."""
-    path = _path(results_dir, run_id)
-    temporary = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{run_id}.", suffix=".tmp")
-        with os.fdopen(handle, "wb") as file:
+
+    def dump(temporary):
+        with open(temporary, "wb") as file:
             pickle.dump(estimator, file)
-        os.replace(temporary, path)
-    except OSError as err:
-        raise _write_error(path, err) from err
-    finally:
-        if temporary is not None and os.path.exists(temporary):
-            os.unlink(temporary)
+
+    write_atomically(_path(results_dir, run_id), dump)
 
 
 def drop_checkpoint(results_dir, run_id) -> None:

@@ -148,8 +148,9 @@ def execute_batch(configs, results_dir, *, n_threads: int | None = 1, family=Non
     results_dir, n_threads, family, dataset, checkpoint_every
         As :func:`execute_run`.
     parent_pid : int or None, default=None
-        The sweep's process. A worker process it started exits within a second of its
-        death (a SIGKILL'd sweep leaves no worker training on and writing into the store).
+        The sweep's process. A worker process it started exits within about half a
+        second of its death (a SIGKILL'd sweep leaves no worker training on and writing
+        into the store).
     since : float or None, default=None
         The sweep's start (``time.time()``): a run another sweep stored after it is left
         to that sweep (see :func:`~grokbeyond.harness.claim_runs`).

@@ -164,19 +164,29 @@ def write_run(results_dir, run_id: str, history: pd.DataFrame, meta: dict) -> Pa
     metadata = {_META_KEY: json.dumps({**meta, "run_id": run_id, "store_version": STORE_VERSION}).encode()}
     table = table.replace_schema_metadata(metadata)
     final = results_dir / f"{run_id}.parquet"
+    return write_atomically(final, lambda temporary: pq.write_table(table, temporary))
+
+
+def write_atomically(path: Path, write) -> Path:
+    """Call ``write(temporary)`` on a temporary file in ``path``'s folder (created if
+    missing), then rename it over ``path`` (``os.replace``, atomic on POSIX): a reader or
+    a killed writer never sees a partial file. An ``OSError`` (read-only, full disk, a
+    path that is a file: the store's fault, not a run's) is raised as
+    :class:`~grokbeyond.exceptions.StoreWriteError` naming ``path``; no temporary file
+    is left behind."""
     temporary = None
     try:
-        results_dir.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=results_dir, prefix=f".{run_id}.", suffix=".tmp")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
         os.close(handle)
-        pq.write_table(table, temporary)
-        os.replace(temporary, final)
-    except OSError as err:  # read-only, full disk, a path that is a file: the store's fault, not the run's
-        raise _write_error(final, err) from err
+        write(temporary)
+        os.replace(temporary, path)
+    except OSError as err:
+        raise _write_error(path, err) from err
     finally:
         if temporary is not None and os.path.exists(temporary):
             os.unlink(temporary)
-    return final
+    return path
 
 
 def _write_error(path: Path, err: OSError) -> StoreWriteError:
