@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 from sklearn.base import is_classifier
 from sklearn.exceptions import NotFittedError
 
@@ -62,6 +63,20 @@ def _data(estimator):
 def test_a_family_refuses_a_bad_number_naming_it(cls, param, value):
     estimator = cls(max_iter=2, random_state=0).set_params(**{param: value})
     with pytest.raises(InputError, match=rf"^{re.escape(param)}\b"):
+        estimator.fit(*_data(estimator))
+    with pytest.raises(NotFittedError):
+        estimator.predict(_data(estimator)[0])
+
+
+BAD_DEVICES = {"unknown": "gpu0", "number": 0, "unavailable": "cuda" if not torch.cuda.is_available() else "cuda:99"}
+
+
+@pytest.mark.parametrize("name, cls", all_families(), ids=[name for name, _ in all_families()])
+@pytest.mark.parametrize("device", BAD_DEVICES.values(), ids=BAD_DEVICES.keys())
+def test_a_family_refuses_a_device_it_cannot_use_naming_it(name, cls, device):
+    # A mistyped device, or one this machine does not have, is said before anything runs.
+    estimator = cls(max_iter=2, random_state=0, device=device)
+    with pytest.raises(InputError, match=r"^device\b"):
         estimator.fit(*_data(estimator))
     with pytest.raises(NotFittedError):
         estimator.predict(_data(estimator)[0])

@@ -80,8 +80,8 @@ def numpy_generator(random_state, stream: str) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(_entropy(random_state), spawn_key=(key,)))
 
 
-def torch_generator(random_state, stream: str = "model"):
-    """Return a seeded CPU ``torch.Generator`` (never the global one).
+def torch_generator(random_state, stream: str = "model", device="cpu"):
+    """Return a seeded ``torch.Generator`` on ``device`` (never the global one).
 
     Parameters
     ----------
@@ -89,6 +89,9 @@ def torch_generator(random_state, stream: str = "model"):
         Seed; see :func:`numpy_generator`.
     stream : str, default="model"
         Name of the stream.
+    device : str or torch.device, default="cpu"
+        The device the generator draws on (the device of the tensors it fills). The seed
+        is the same on every device, but the streams of different device types differ.
 
     Returns
     -------
@@ -97,13 +100,13 @@ def torch_generator(random_state, stream: str = "model"):
     import torch  # datasets and analysis never need torch: import it when a model does
 
     seed = int(numpy_generator(random_state, stream).integers(0, 2**63 - 1))
-    generator = torch.Generator()
+    generator = torch.Generator(device=device)
     generator.manual_seed(seed)
     return generator
 
 
 @contextlib.contextmanager
-def forked_global_torch_rng(random_state, stream: str):
+def forked_global_torch_rng(random_state, stream: str, device="cpu"):
     """Run a block on a private copy of torch's global RNG, seeded from ``random_state``.
 
     For libraries that draw from torch's global RNG and take no generator (gpytorch's
@@ -118,10 +121,15 @@ def forked_global_torch_rng(random_state, stream: str):
         Seed; see :func:`numpy_generator`.
     stream : str
         Name of the stream.
+    device : str or torch.device, default="cpu"
+        The device the block computes on: an accelerator's global RNG is forked (and
+        seeded) too, besides the CPU's.
     """
     import torch
 
+    device = torch.device(device)
     seed = torch_generator(random_state, stream).initial_seed()
-    with torch.random.fork_rng(devices=[]):
+    accelerator = device.type != "cpu"
+    with torch.random.fork_rng(devices=[device] if accelerator else [], device_type=device.type if accelerator else "cuda"):
         torch.manual_seed(seed)
         yield

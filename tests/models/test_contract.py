@@ -48,7 +48,8 @@ def family(request):
 def test_is_a_trajectory_estimator_with_the_shared_parameters(family):
     _, estimator, _, _ = family
     assert isinstance(estimator, (TrajectoryClassifier, TrajectoryRegressor))
-    assert {"max_iter", "eval_every", "random_state", "verbose"} <= set(estimator.get_params())
+    assert {"max_iter", "eval_every", "random_state", "verbose", "warm_start", "device"} <= set(estimator.get_params())
+    assert estimator.get_params()["device"] == "cpu"
 
 
 def test_history_schema(family):
@@ -239,3 +240,32 @@ def test_batched_replicates_match_fits_alone(name, cls):
         alone = clone(member).fit(X, y, eval_set=eval_set)
         pd.testing.assert_frame_equal(member.history_, alone.history_, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(member.predict(eval_set[0]), alone.predict(eval_set[0]), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name, cls", FAMILIES, ids=[name for name, _ in FAMILIES])
+def test_every_tensor_follows_device(name, cls):
+    # With torch's default device set to "meta" (tensors without data, which cannot be mixed with
+    # the CPU's or read), a fit on device="cpu" goes through only if every tensor of the fit, its
+    # generators, minibatches and replicate batches, and its predictions is made on ``device``: the
+    # check that a GPU fit would run on the GPU, on a machine without one. Classifiers use three
+    # classes: the binary GP classifier's likelihood is gpytorch's, which makes a N(0, 1) on the
+    # default device (a CPU scalar on a real GPU run, where it mixes with GPU tensors).
+    from grokbeyond.models import fit_batched
+
+    estimator = _small(cls).set_params(max_iter=3, device=torch.device("cpu"))
+    if "batch_size" in estimator.get_params():
+        estimator.set_params(batch_size=8)
+    X, y, X_test, y_test = _data(estimator)
+    if not is_regressor(estimator):
+        y, y_test = np.digitize(X[:, 1], [-0.5, 0.5]), np.digitize(X_test[:, 1], [-0.5, 0.5])
+    expected = clone(estimator).fit(X, y, eval_set=(X_test, y_test))
+    with torch.device("meta"):
+        on_device = clone(estimator).fit(X, y, eval_set=(X_test, y_test))
+        predictions = on_device.predict(X_test)
+        members = [clone(estimator).set_params(random_state=seed) for seed in (0, 1)]
+        batched = fit_batched(members, [(X, y, (X_test, y_test))] * 2)
+    assert torch.empty(0).device.type == "cpu"  # the context is left as it was
+    pd.testing.assert_frame_equal(on_device.history_, expected.history_)
+    np.testing.assert_array_equal(predictions, expected.predict(X_test))
+    assert batched == [None, None]
+    pd.testing.assert_frame_equal(members[0].history_, expected.history_, rtol=1e-5, atol=1e-6)

@@ -90,9 +90,16 @@ class TrajectoryEstimator(BaseEstimator):
     Not used directly; every family (``GPClassifier``, ``LogisticRegression``, ...)
     derives from it (through :class:`TrajectoryClassifier` or
     :class:`TrajectoryRegressor`) and shares its parameters ``max_iter``,
-    ``eval_every``, ``random_state`` and ``verbose``; ``batch_size`` (``None``: full
-    batch) and ``dtype`` (``"float32"`` or ``"float64"``) are read from the base's
-    defaults unless a family makes them constructor parameters.
+    ``eval_every``, ``warm_start``, ``device``, ``random_state`` and ``verbose``;
+    ``batch_size`` (``None``: full batch) and ``dtype`` (``"float32"`` or
+    ``"float64"``) are read from the base's defaults unless a family makes them
+    constructor parameters.
+
+    ``device`` places the fit's tensors, its random generators and its replicate
+    batches on one torch device: a family makes every tensor on the device of the
+    training tensors it is given (``X.device``) or of its generator, never on torch's
+    default device (``tests/models/test_contract.py`` checks this with the default set
+    to ``"meta"``).
 
     ``fit`` runs ``max_iter`` optimisation steps and records ``history_``, a tidy
     DataFrame with one row per evaluated step and split and the columns
@@ -198,6 +205,8 @@ class TrajectoryEstimator(BaseEstimator):
     batch_size = None
     #: Precision unless a family makes ``dtype`` a parameter (or sets it as a class attribute).
     dtype = "float64"
+    #: Where the tensors live unless a family makes ``device`` a parameter.
+    device = "cpu"
 
     # Exceptions a family raises for numerical failures, reported as NumericalError.
     _numerical_errors: tuple[type[BaseException], ...] = ()
@@ -309,6 +318,11 @@ class TrajectoryEstimator(BaseEstimator):
         return _DTYPES[self.dtype]
 
     @property
+    def _torch_device(self) -> torch.device:
+        """The torch device of ``device``."""
+        return torch.device(self.device)
+
+    @property
     def _record_training_pass(self) -> bool:
         """Whether a full-batch gradient pass's terms are recorded as the step's train row
         (not when the family evaluates recorded rows with its own ``_evaluation_terms``)."""
@@ -322,17 +336,17 @@ class TrajectoryEstimator(BaseEstimator):
         """Validate ``X`` for a fitted estimator and return ``method(X)[0]`` as float64 numpy."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype="numeric")
-        X = torch.tensor(X, dtype=self._torch_dtype).unsqueeze(0)
+        X = torch.tensor(X, dtype=self._torch_dtype, device=self._torch_device).unsqueeze(0)
         with torch.no_grad(), self._fit_context():
-            return method(X)[0].numpy().astype(np.float64)
+            return method(X)[0].cpu().numpy().astype(np.float64)
 
     # ---- data handling ----------------------------------------------------------
     def _validate_targets(self, y, *, fitting: bool) -> np.ndarray:
         raise NotImplementedError
 
     def _as_tensors(self, X, y):
-        X = torch.tensor(np.asarray(X), dtype=self._torch_dtype).unsqueeze(0)
-        y = torch.tensor(np.asarray(y), dtype=self._target_dtype()).unsqueeze(0)
+        X = torch.tensor(np.asarray(X), dtype=self._torch_dtype, device=self._torch_device).unsqueeze(0)
+        y = torch.tensor(np.asarray(y), dtype=self._target_dtype(), device=self._torch_device).unsqueeze(0)
         return X, y
 
     def _target_dtype(self):
@@ -357,6 +371,7 @@ class TrajectoryEstimator(BaseEstimator):
             check_number(self.batch_size, "batch_size", Integral, min_val=1)
         if self.dtype not in _DTYPES:
             raise InputError(f"dtype must be 'float32' or 'float64'; got {self.dtype!r}.")
+        _check_device(self.device)
         self._check_params()
         largest = torch.finfo(self._torch_dtype).max
         for name, value in self.get_params(deep=False).items():
@@ -429,6 +444,24 @@ class TrajectoryEstimator(BaseEstimator):
         y = self._validate_targets(y, fitting=True)
         X_train, y_train = self._as_tensors(X, y)
         return X_train, y_train, self._validate_eval_set(eval_set)
+
+
+def _check_device(device) -> None:
+    """Raise ``InputError`` unless ``device`` names a torch device this machine has."""
+    if not isinstance(device, (str, torch.device)):
+        raise InputError(f"device must be a str or torch.device such as 'cpu' or 'cuda:0'; got {device!r}.")
+    try:
+        device = torch.device(device)
+    except RuntimeError as err:
+        raise InputError(f"device must be a torch device such as 'cpu' or 'cuda:0'; got {device!r} ({err}).") from None
+    if device.type == "cpu":
+        return
+    module = getattr(torch, device.type, None)
+    available = module is not None and hasattr(module, "is_available") and module.is_available()
+    if not available:
+        raise InputError(f"device={str(device)!r}: this machine's torch has no {device.type} device available.")
+    if device.index is not None and hasattr(module, "device_count") and device.index >= module.device_count():
+        raise InputError(f"device={str(device)!r}: there are only {module.device_count()} {device.type} device(s).")
 
 
 def _check_callbacks(callbacks) -> tuple:

@@ -86,7 +86,7 @@ class _Minibatches:
         if self.batch_size is None:
             return None
         if self.position >= self.n:
-            self.order = torch.stack([torch.randperm(self.n, generator=g) for g in self.generators])
+            self.order = torch.stack([torch.randperm(self.n, generator=g, device=g.device) for g in self.generators])
             self.position = 0
         index = self.order[:, self.position : self.position + self.batch_size]
         self.position += self.batch_size
@@ -166,7 +166,7 @@ def _record(engine, recorder, step, train_terms, X, y, test) -> bool:
     computed.
     """
     train_terms = _evaluated(engine, train_terms, X, y, train=True)
-    objective = train_terms["objective"].numpy().astype(np.float64)
+    objective = train_terms["objective"].cpu().numpy().astype(np.float64)
     if recorder.bound is None:
         recorder.bound = RUNAWAY * (1.0 + np.abs(objective)) if engine._runaway_check else np.full_like(objective, np.inf)
     with np.errstate(invalid="ignore"):
@@ -178,7 +178,7 @@ def _record(engine, recorder, step, train_terms, X, y, test) -> bool:
     if failed.any():  # at every evaluation: a failed replicate's updates stay non-finite
         with torch.no_grad():
             for tensor in engine._parameters().values():
-                tensor[torch.from_numpy(failed)] = 0.0
+                tensor[torch.from_numpy(failed).to(tensor.device)] = 0.0
     with torch.no_grad():
         quantities = engine._model_quantities()
     recorder.add(step, "train", {**train_terms, **quantities})
@@ -239,7 +239,7 @@ def _steps(engine, X, y, test, generators, recorder, progress, callbacks=(), war
         record_at = record_at[1:] or [-1]
         recorder.bound = warm["bound"]
     n_replicates, n_train = X.shape[:2]
-    rows = torch.arange(n_replicates)[:, None]
+    rows = torch.arange(n_replicates, device=X.device)[:, None]
     batches = _Minibatches(n_train, engine.batch_size, generators, None if warm is None else warm["batches"])
     step = start
     optimizer = engine._make_optimizer()
@@ -324,8 +324,8 @@ def fit_members(members, data, callbacks=()) -> list[NumericalError | None]:
     n_replicates = len(members)
     # Per replicate: the training stream (build, minibatch order, gradient noise) and
     # the evaluation stream (recorded rows' noise), so recording never moves training.
-    generators = [(torch_generator(member.random_state), torch_generator(member.random_state, "evaluate"))
-                  for member in members]
+    generators = [(torch_generator(member.random_state, device=member._torch_device),
+                   torch_generator(member.random_state, "evaluate", device=member._torch_device)) for member in members]
     warm, previous = warm_start(members, data, generators)
     for member in members:  # while fitting, no history_ of an earlier fit (fit and fit_batched restore it on failure)
         for name in ("history_", "n_iter_", "_warm_state"):

@@ -74,6 +74,12 @@ class BayesianMLP(TrajectoryClassifier):
     dtype : {"float32", "float64"}, default="float32"
         Precision of the parameters and computations.
     eval_every : int, "log" or list of them, default=1
+    device : str or torch.device, default="cpu"
+        The torch device of the fit's tensors, its random generators and its replicate
+        batches (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``); the fitted attributes
+        stay there and predictions are returned as NumPy arrays. A device's random streams
+        differ from the CPU's, so a run's trajectory depends on its device. Only CPU runs
+        are tested; GPU runs are untested until a GPU result is recorded.
     warm_start : bool, default=False
         When True, ``fit`` continues the last fit (if it too had ``warm_start=True``)
         for another ``max_iter`` steps instead of starting again, and ``history_`` goes
@@ -129,6 +135,7 @@ class BayesianMLP(TrajectoryClassifier):
         n_predictive_samples=32,
         dtype="float32",
         eval_every=1,
+        device="cpu",
         warm_start=False,
         random_state=None,
         verbose=False,
@@ -144,6 +151,7 @@ class BayesianMLP(TrajectoryClassifier):
         self.dtype = dtype
         self.eval_every = eval_every
         self.warm_start = warm_start
+        self.device = device
         self.random_state = random_state
         self.verbose = verbose
 
@@ -186,7 +194,8 @@ class BayesianMLP(TrajectoryClassifier):
         logits : torch.Tensor of shape (n_replicates, n_samples, n_classes)
         """
         n_replicates, n_samples, n_features = X.shape
-        prior = dist.Normal(torch.zeros((), dtype=X.dtype), torch.tensor(self.prior_scale, dtype=X.dtype))
+        prior = dist.Normal(torch.zeros((), dtype=X.dtype, device=X.device),
+                            torch.tensor(self.prior_scale, dtype=X.dtype, device=X.device))
         with poutine.scale(scale=1.0 / self.n_train_), pyro.plate("replicate", n_replicates, dim=-2):
             weights = {
                 name: pyro.sample(name, prior.expand((n_replicates, 1, *shape)).to_event(len(shape)))
@@ -194,7 +203,7 @@ class BayesianMLP(TrajectoryClassifier):
             }
             logits = self._logits(X, weights)
             size = n_samples if n_total is None else n_total
-            with pyro.plate("data", size, subsample=torch.arange(n_samples), dim=-1):
+            with pyro.plate("data", size, subsample=torch.arange(n_samples, device=X.device), dim=-1):
                 pyro.sample("y", dist.Categorical(logits=logits), obs=y)
         return logits
 
@@ -222,7 +231,7 @@ class BayesianMLP(TrajectoryClassifier):
         n_replicates, _, n_features = X.shape
         self.posterior_ = {}
         for name, shape in self._site_shapes(n_features).items():
-            loc = self.init_scale * torch.randn(n_replicates, *shape, generator=generator, dtype=X.dtype)
+            loc = self.init_scale * torch.randn(n_replicates, *shape, generator=generator, dtype=X.dtype, device=X.device)
             log_scale = torch.full_like(loc, math.log(self.init_posterior_scale))
             self.posterior_[name] = (loc.requires_grad_(), log_scale.requires_grad_())
 
@@ -236,7 +245,7 @@ class BayesianMLP(TrajectoryClassifier):
         weights = {}
         for name, (loc, log_scale) in self.posterior_.items():
             shape = loc.shape[1:]
-            noise = torch.stack([torch.randn(shape, generator=g, dtype=loc.dtype) for g in generators])
+            noise = torch.stack([torch.randn(shape, generator=g, dtype=loc.dtype, device=loc.device) for g in generators])
             weights[name] = (loc + log_scale.exp() * noise).unsqueeze(1)
         return weights
 
@@ -279,4 +288,4 @@ class BayesianMLP(TrajectoryClassifier):
 
     def _predict_proba(self, X):
         # A fresh generator per call: predictions are reproducible and draw nothing global.
-        return self._sample_log_proba(X, [torch_generator(self.random_state, "predict")]).exp().mean(0)
+        return self._sample_log_proba(X, [torch_generator(self.random_state, "predict", device=X.device)]).exp().mean(0)

@@ -142,6 +142,12 @@ class GPClassifier(TrajectoryClassifier):
         ``NotPSDError`` where kernel matrices become ill-conditioned.
     eval_every : int, "log" or list of them, default=1
         Evaluation schedule; see :func:`~grokbeyond.models.evaluation_steps`.
+    device : str or torch.device, default="cpu"
+        The torch device of the fit's tensors, its random generators and its replicate
+        batches (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``); the fitted attributes
+        stay there and predictions are returned as NumPy arrays. A device's random streams
+        differ from the CPU's, so a run's trajectory depends on its device. Only CPU runs
+        are tested; GPU runs are untested until a GPU result is recorded.
     warm_start : bool, default=False
         When True, ``fit`` continues the last fit (if it too had ``warm_start=True``)
         for another ``max_iter`` steps instead of starting again, and ``history_`` goes
@@ -224,6 +230,7 @@ class GPClassifier(TrajectoryClassifier):
         num_likelihood_samples=16,
         dtype="float32",
         eval_every=1,
+        device="cpu",
         warm_start=False,
         random_state=None,
         verbose=False,
@@ -241,6 +248,7 @@ class GPClassifier(TrajectoryClassifier):
         self.dtype = dtype
         self.eval_every = eval_every
         self.warm_start = warm_start
+        self.device = device
         self.random_state = random_state
         self.verbose = verbose
 
@@ -273,7 +281,7 @@ class GPClassifier(TrajectoryClassifier):
         # gpytorch's iterative solvers draw probe vectors from the global torch RNG: run
         # them on a forked RNG seeded from random_state (restored on exit).
         with (
-            forked_global_torch_rng(self.random_state, "gpytorch-global"),
+            forked_global_torch_rng(self.random_state, "gpytorch-global", self._torch_device),
             gpytorch.settings.max_cholesky_size(self.max_cholesky_size),
         ):
             yield
@@ -284,14 +292,15 @@ class GPClassifier(TrajectoryClassifier):
             inducing, learn = X.clone(), False
         else:
             subset = torch.stack(
-                [torch.randperm(n_train, generator=generator)[: self.n_inducing] for _ in range(n_replicates)]
+                [torch.randperm(n_train, generator=generator, device=generator.device)[: self.n_inducing] for _ in range(n_replicates)]
             )
             inducing, learn = torch.gather(X, 1, subset[..., None].expand(-1, -1, X.shape[-1])).clone(), True
         n_classes = len(self.classes_)
-        model = _VariationalGP(
-            inducing, whiten=self.variational_strategy == "whitened", learn_inducing_locations=learn,
-            n_latent=None if n_classes == 2 else n_classes,
-        ).to(self._torch_dtype)
+        with torch.device(X.device):  # gpytorch makes its modules' tensors on the default device
+            model = _VariationalGP(
+                inducing, whiten=self.variational_strategy == "whitened", learn_inducing_locations=learn,
+                n_latent=None if n_classes == 2 else n_classes,
+            ).to(self._torch_dtype)
         if self.initial_lengthscale is not None:
             model.covar_module.base_kernel.lengthscale = self.initial_lengthscale
         if self.initial_outputscale is not None:
@@ -299,11 +308,12 @@ class GPClassifier(TrajectoryClassifier):
         self._initialise_variational(model, generator)
         self._learn_inducing_ = learn
         self.model_ = model.train()
-        self.likelihood_ = (
-            gpytorch.likelihoods.BernoulliLikelihood()
-            if n_classes == 2
-            else gpytorch.likelihoods.SoftmaxLikelihood(num_classes=n_classes, mixing_weights=False)
-        ).train()
+        with torch.device(X.device):
+            self.likelihood_ = (
+                gpytorch.likelihoods.BernoulliLikelihood()
+                if n_classes == 2
+                else gpytorch.likelihoods.SoftmaxLikelihood(num_classes=n_classes, mixing_weights=False)
+            ).train()
 
     def _initialise_variational(self, model, generator):
         """q(u) := the prior plus small mean noise, drawn from ``generator``.
@@ -316,7 +326,7 @@ class GPClassifier(TrajectoryClassifier):
         distribution = strategy._variational_distribution  # the module holding m and L
         with torch.no_grad():
             prior = strategy.prior_distribution
-            noise = torch.randn(prior.mean.shape, generator=generator, dtype=prior.mean.dtype)
+            noise = torch.randn(prior.mean.shape, generator=generator, dtype=prior.mean.dtype, device=prior.mean.device)
             distribution.variational_mean.copy_(prior.mean + self.mean_init_std * noise)
             distribution.chol_variational_covar.copy_(prior.lazy_covariance_matrix.cholesky().to_dense())
             strategy.variational_params_initialized.fill_(1)
@@ -347,7 +357,7 @@ class GPClassifier(TrajectoryClassifier):
         distribution = strategy._variational_distribution
         prior = self.model_.forward(strategy.inducing_points)
         covariance = prior.lazy_covariance_matrix.to_dense()
-        covariance = covariance + 1e-3 * torch.eye(covariance.shape[-1], dtype=covariance.dtype)
+        covariance = covariance + 1e-3 * torch.eye(covariance.shape[-1], dtype=covariance.dtype, device=covariance.device)
         chol = distribution.chol_variational_covar.tril() if chol is None else chol
         return gaussian_kl(covariance, distribution.variational_mean - prior.mean, chol)
 
@@ -362,7 +372,7 @@ class GPClassifier(TrajectoryClassifier):
         """
         if not train:  # held-out rows take the KL from the training row (``_model_terms``)
             f = self.model_(X)
-            return f, torch.full(f.batch_shape[:1], float("nan"), dtype=f.mean.dtype)
+            return f, torch.full(f.batch_shape[:1], float("nan"), dtype=f.mean.dtype, device=f.mean.device)
         if not self._closed_form:
             return self.model_(X), self.model_.variational_strategy.kl_divergence()
         if not self._learn_inducing_:
@@ -417,7 +427,7 @@ class GPClassifier(TrajectoryClassifier):
         """
         mean, std = f.mean, f.variance.sqrt()
         n_replicates, _, n_classes = mean.shape
-        noise = torch.randn((self.num_likelihood_samples, n_replicates, 1, n_classes), dtype=mean.dtype)
+        noise = torch.randn((self.num_likelihood_samples, n_replicates, 1, n_classes), dtype=mean.dtype, device=mean.device)
         return self.likelihood_(mean + std * noise)
 
     def _predict_proba(self, X):
@@ -432,10 +442,10 @@ class GPClassifier(TrajectoryClassifier):
         """Fitted ARD lengthscales: ndarray of shape (n_features,), or (n_classes,
         n_features) for multiclass (one row per class GP)."""
         lengthscale = self.model_.covar_module.base_kernel.lengthscale.detach()[0]
-        return lengthscale[..., 0, :].numpy().copy()
+        return lengthscale[..., 0, :].cpu().numpy().copy()
 
     @property
     def outputscale_(self):
         """Fitted outputscale: float, or ndarray of shape (n_classes,) for multiclass."""
         outputscale = self.model_.covar_module.outputscale.detach()[0]
-        return float(outputscale) if outputscale.ndim == 0 else outputscale.numpy().copy()
+        return float(outputscale) if outputscale.ndim == 0 else outputscale.cpu().numpy().copy()

@@ -111,6 +111,12 @@ class GPRegressor(TrajectoryRegressor):
         code does). The trajectories differ.
     dtype : {"float64", "float32"}, default="float64"
     eval_every : int, "log" or list of them, default=1
+    device : str or torch.device, default="cpu"
+        The torch device of the fit's tensors, its random generators and its replicate
+        batches (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``); the fitted attributes
+        stay there and predictions are returned as NumPy arrays. A device's random streams
+        differ from the CPU's, so a run's trajectory depends on its device. Only CPU runs
+        are tested; GPU runs are untested until a GPU result is recorded.
     warm_start : bool, default=False
         When True, ``fit`` continues the last fit (if it too had ``warm_start=True``)
         for another ``max_iter`` steps instead of starting again, and ``history_`` goes
@@ -171,6 +177,7 @@ class GPRegressor(TrajectoryRegressor):
         hyperparameter_transform="softplus",
         dtype="float64",
         eval_every=1,
+        device="cpu",
         warm_start=False,
         random_state=None,
         verbose=False,
@@ -185,6 +192,7 @@ class GPRegressor(TrajectoryRegressor):
         self.dtype = dtype
         self.eval_every = eval_every
         self.warm_start = warm_start
+        self.device = device
         self.random_state = random_state
         self.verbose = verbose
 
@@ -207,9 +215,10 @@ class GPRegressor(TrajectoryRegressor):
 
     def _build(self, X, y, generator):
         batch = torch.Size([X.shape[0]])
-        noise_constraint = gpytorch.constraints.GreaterThan(MIN_NOISE)
-        likelihood = gpytorch.likelihoods.GaussianLikelihood(batch_shape=batch, noise_constraint=noise_constraint)
-        model = _ExactGP(X, y, likelihood, _TRANSFORMS[self.hyperparameter_transform]).to(self._torch_dtype)
+        with torch.device(X.device):  # gpytorch makes its modules' tensors on the default device
+            noise_constraint = gpytorch.constraints.GreaterThan(MIN_NOISE)
+            likelihood = gpytorch.likelihoods.GaussianLikelihood(batch_shape=batch, noise_constraint=noise_constraint)
+            model = _ExactGP(X, y, likelihood, _TRANSFORMS[self.hyperparameter_transform]).to(self._torch_dtype)
         likelihood = likelihood.to(self._torch_dtype)
         if self.initial_lengthscale is not None:
             model.covar_module.base_kernel.lengthscale = self.initial_lengthscale
@@ -253,7 +262,7 @@ class GPRegressor(TrajectoryRegressor):
     def _terms(self, X, y, *, train):
         if train:
             prior = self.model_.forward(X)
-            K_y = prior.covariance_matrix + self._noise()[:, None, None] * torch.eye(X.shape[-2], dtype=X.dtype)
+            K_y = prior.covariance_matrix + self._noise()[:, None, None] * torch.eye(X.shape[-2], dtype=X.dtype, device=X.device)
             data_fit, complexity, L, alpha = _gaussian_mll_terms(K_y, y - prior.mean)
             self._train_inputs, self._train_targets = X, y
             self._factor_cache = (self._parameter_versions(), L.detach(), alpha.detach(), X)
@@ -268,7 +277,7 @@ class GPRegressor(TrajectoryRegressor):
         else:
             with torch.no_grad():
                 mean, variance = self._held_out_predictive(X)
-            complexity = torch.zeros(X.shape[0], dtype=X.dtype)  # replaced by the train value
+            complexity = torch.zeros(X.shape[0], dtype=X.dtype, device=X.device)  # replaced by the train value
             data_fit = (0.5 * (y - mean).square() / variance).mean(-1)
         variance = variance.clamp_min(torch.finfo(X.dtype).tiny)
         squared = (y - mean).square()

@@ -81,6 +81,12 @@ class LinearRegression(TrajectoryRegressor):
         ε of ``threshold_accuracy`` (> 0, in squared target units); ``None`` records
         no such column.
     eval_every : int, "log" or list of them, default=1
+    device : str or torch.device, default="cpu"
+        The torch device of the fit's tensors, its random generators and its replicate
+        batches (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``); the fitted attributes
+        stay there and predictions are returned as NumPy arrays. A device's random streams
+        differ from the CPU's, so a run's trajectory depends on its device. Only CPU runs
+        are tested; GPU runs are untested until a GPU result is recorded.
     warm_start : bool, default=False
         When True, ``fit`` continues the last fit (if it too had ``warm_start=True``)
         for another ``max_iter`` steps instead of starting again, and ``history_`` goes
@@ -138,6 +144,7 @@ class LinearRegression(TrajectoryRegressor):
         l1_penalty=0.0,
         epsilon=None,
         eval_every=1,
+        device="cpu",
         warm_start=False,
         random_state=None,
         verbose=False,
@@ -154,6 +161,7 @@ class LinearRegression(TrajectoryRegressor):
         self.epsilon = epsilon
         self.eval_every = eval_every
         self.warm_start = warm_start
+        self.device = device
         self.random_state = random_state
         self.verbose = verbose
 
@@ -183,7 +191,7 @@ class LinearRegression(TrajectoryRegressor):
         self.n_outputs_ = 1 if self._flat_targets else y.shape[-1]
         shape = (n_features, self.n_outputs_)
         if self.weight_init is None:
-            weights = torch.zeros(n_replicates, *shape, dtype=X.dtype)
+            weights = torch.zeros(n_replicates, *shape, dtype=X.dtype, device=X.device)
         else:
             init = np.asarray(self.weight_init, dtype=np.float64)
             if init.ndim == 0:  # one value for every weight (Notsawo et al.'s 10·1)
@@ -194,13 +202,14 @@ class LinearRegression(TrajectoryRegressor):
                 expected = f"({n_features},)" if self._flat_targets else str(shape)
                 raise InputError(f"weight_init must be a finite array of shape {expected} (n_features"
                                  f"{'' if self._flat_targets else ', n_outputs'}); got {init.shape}.")
-            weights = torch.tensor(init, dtype=X.dtype).expand(n_replicates, -1, -1).clone()
+            weights = torch.tensor(init, dtype=X.dtype, device=X.device).expand(n_replicates, -1, -1).clone()
         if self.init_scale:
-            noise = torch.randn(n_replicates, *shape, generator=generator, dtype=X.dtype)
+            noise = torch.randn(n_replicates, *shape, generator=generator, dtype=X.dtype, device=X.device)
             weights = weights + noise.mul_(self.init_scale / math.sqrt(n_features))
         self._affine = None
         self.weights_ = weights.requires_grad_()
-        self.bias_ = torch.zeros(n_replicates, 1, self.n_outputs_, dtype=X.dtype, requires_grad=self.fit_intercept)
+        self.bias_ = torch.zeros(n_replicates, 1, self.n_outputs_, dtype=X.dtype, device=X.device,
+                                 requires_grad=self.fit_intercept)
 
     def _make_optimizer(self):
         parameters = [self.weights_] + ([self.bias_] if self.fit_intercept else [])
@@ -226,7 +235,7 @@ class LinearRegression(TrajectoryRegressor):
         entries = squared.flatten(-2)  # (R, n · n_outputs): one output is (R, n)
         data_fit = entries.sum(-1) / self.noise_variance / y.shape[1]
         if self.prior_variance is None:
-            complexity = torch.zeros(X.shape[0], dtype=X.dtype)
+            complexity = torch.zeros(X.shape[0], dtype=X.dtype, device=X.device)
         else:
             complexity = self.weights_.flatten(-2).square().sum(-1) / self.prior_variance / self.n_train_
         if self.l1_penalty:
@@ -291,11 +300,11 @@ class LinearRegression(TrajectoryRegressor):
     @property
     def coef_(self):
         """Fitted weights, ndarray of shape (n_features,) or (n_outputs, n_features)."""
-        weights = self.weights_.detach()[0].numpy().copy()
+        weights = self.weights_.detach()[0].cpu().numpy().copy()
         return weights[:, 0] if self._flat_targets else weights.T
 
     @property
     def intercept_(self):
         """Fitted intercept: float (0 unless ``fit_intercept``) or ndarray of shape (n_outputs,)."""
-        bias = self.bias_.detach()[0, 0].numpy().copy()
+        bias = self.bias_.detach()[0, 0].cpu().numpy().copy()
         return float(bias[0]) if self._flat_targets else bias

@@ -55,6 +55,12 @@ class LogisticRegression(TrajectoryClassifier):
         Initial weights are ``N(0, init_scale² / n_features)``; 0 starts at zero.
     eval_every : int, "log" or list of them, default=1
         Evaluation schedule; see :func:`~grokbeyond.models.evaluation_steps`.
+    device : str or torch.device, default="cpu"
+        The torch device of the fit's tensors, its random generators and its replicate
+        batches (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``); the fitted attributes
+        stay there and predictions are returned as NumPy arrays. A device's random streams
+        differ from the CPU's, so a run's trajectory depends on its device. Only CPU runs
+        are tested; GPU runs are untested until a GPU result is recorded.
     warm_start : bool, default=False
         When True, ``fit`` continues the last fit (if it too had ``warm_start=True``)
         for another ``max_iter`` steps instead of starting again, and ``history_`` goes
@@ -105,6 +111,7 @@ class LogisticRegression(TrajectoryClassifier):
         fit_intercept=True,
         init_scale=0.0,
         eval_every=1,
+        device="cpu",
         warm_start=False,
         random_state=None,
         verbose=False,
@@ -118,6 +125,7 @@ class LogisticRegression(TrajectoryClassifier):
         self.init_scale = init_scale
         self.eval_every = eval_every
         self.warm_start = warm_start
+        self.device = device
         self.random_state = random_state
         self.verbose = verbose
 
@@ -134,9 +142,11 @@ class LogisticRegression(TrajectoryClassifier):
         n_replicates, _, n_features = X.shape
         n_outputs = 1 if len(self.classes_) == 2 else len(self.classes_)
         scale = self.init_scale / n_features**0.5
-        weights = scale * torch.randn(n_replicates, n_features, n_outputs, generator=generator, dtype=X.dtype)
+        weights = scale * torch.randn(n_replicates, n_features, n_outputs, generator=generator, dtype=X.dtype,
+                                      device=X.device)
         self.weights_ = weights.requires_grad_()
-        self.bias_ = torch.zeros(n_replicates, 1, n_outputs, dtype=X.dtype, requires_grad=self.fit_intercept)
+        self.bias_ = torch.zeros(n_replicates, 1, n_outputs, dtype=X.dtype, device=X.device,
+                                 requires_grad=self.fit_intercept)
 
     def _make_optimizer(self):
         groups = [{"params": [self.weights_], "weight_decay": self.weight_decay}]
@@ -181,11 +191,11 @@ class LogisticRegression(TrajectoryClassifier):
     @property
     def coef_(self):
         """Fitted weights: shape (n_features,) for two classes, else (n_features, n_classes)."""
-        weights = self.weights_.detach()[0].numpy().copy()
+        weights = self.weights_.detach()[0].cpu().numpy().copy()
         return weights[:, 0] if weights.shape[1] == 1 else weights
 
     @property
     def intercept_(self):
         """Fitted intercept: float for two classes, else ndarray of shape (n_classes,)."""
-        bias = self.bias_.detach()[0, 0].numpy().copy()
+        bias = self.bias_.detach()[0, 0].cpu().numpy().copy()
         return float(bias[0]) if bias.shape[0] == 1 else bias

@@ -14,7 +14,7 @@ __all__ = ["MLPClassifier"]
 
 def _xavier(n_replicates, fan_in, fan_out, generator, dtype):
     bound = (6.0 / (fan_in + fan_out)) ** 0.5
-    return (2 * torch.rand(n_replicates, fan_in, fan_out, generator=generator, dtype=dtype) - 1) * bound
+    return (2 * torch.rand(n_replicates, fan_in, fan_out, generator=generator, dtype=dtype, device=generator.device) - 1) * bound
 
 
 def _spectral_norm(W):
@@ -59,6 +59,12 @@ class MLPClassifier(TrajectoryClassifier):
     init_scale : float, default=1.0
         Factor on the Xavier-uniform initial weights.
     eval_every : int, "log" or list of them, default=1
+    device : str or torch.device, default="cpu"
+        The torch device of the fit's tensors, its random generators and its replicate
+        batches (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``); the fitted attributes
+        stay there and predictions are returned as NumPy arrays. A device's random streams
+        differ from the CPU's, so a run's trajectory depends on its device. Only CPU runs
+        are tested; GPU runs are untested until a GPU result is recorded.
     warm_start : bool, default=False
         When True, ``fit`` continues the last fit (if it too had ``warm_start=True``)
         for another ``max_iter`` steps instead of starting again, and ``history_`` goes
@@ -105,6 +111,7 @@ class MLPClassifier(TrajectoryClassifier):
         max_iter=10000,
         init_scale=1.0,
         eval_every=1,
+        device="cpu",
         warm_start=False,
         random_state=None,
         verbose=False,
@@ -117,6 +124,7 @@ class MLPClassifier(TrajectoryClassifier):
         self.init_scale = init_scale
         self.eval_every = eval_every
         self.warm_start = warm_start
+        self.device = device
         self.random_state = random_state
         self.verbose = verbose
 
@@ -134,7 +142,7 @@ class MLPClassifier(TrajectoryClassifier):
         n_classes = len(self.classes_)
         self.params_ = [
             (self.init_scale * _xavier(n_replicates, n_features, self.hidden_size, generator, X.dtype)).requires_grad_(),
-            torch.zeros(n_replicates, 1, self.hidden_size, dtype=X.dtype, requires_grad=True),
+            torch.zeros(n_replicates, 1, self.hidden_size, dtype=X.dtype, device=X.device, requires_grad=True),
             (self.init_scale * _xavier(n_replicates, self.hidden_size, n_classes, generator, X.dtype)).requires_grad_(),
         ]
 

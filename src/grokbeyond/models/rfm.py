@@ -128,6 +128,12 @@ class RFMClassifier(TrajectoryClassifier):
         Evaluation schedule; see :func:`~grokbeyond.models.evaluation_steps`.
     dtype : {"float64", "float32"}, default="float64"
         Precision; an interpolating solve needs float64.
+    device : str or torch.device, default="cpu"
+        The torch device of the fit's tensors, its random generators and its replicate
+        batches (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``); the fitted attributes
+        stay there and predictions are returned as NumPy arrays. A device's random streams
+        differ from the CPU's, so a run's trajectory depends on its device. Only CPU runs
+        are tested; GPU runs are untested until a GPU result is recorded.
     warm_start : bool, default=False
         When True, ``fit`` continues the last fit (if it too had ``warm_start=True``)
         for another ``max_iter`` steps instead of starting again, and ``history_`` goes
@@ -193,6 +199,7 @@ class RFMClassifier(TrajectoryClassifier):
         max_iter=50,
         eval_every=1,
         dtype="float64",
+        device="cpu",
         warm_start=False,
         random_state=None,
         verbose=False,
@@ -207,6 +214,7 @@ class RFMClassifier(TrajectoryClassifier):
         self.eval_every = eval_every
         self.dtype = dtype
         self.warm_start = warm_start
+        self.device = device
         self.random_state = random_state
         self.verbose = verbose
 
@@ -227,10 +235,10 @@ class RFMClassifier(TrajectoryClassifier):
         if self.modulus is not None and 2 * self.modulus > n_features:
             raise InputError(f"modulus={self.modulus} needs at least 2·modulus = {2 * self.modulus} "
                              f"features (one-hot(a) ‖ one-hot(b)); X has {n_features}.")
-        eye = torch.eye(n_features, dtype=X.dtype)
+        eye = torch.eye(n_features, dtype=X.dtype, device=X.device)
         self._metric = eye.expand(n_replicates, -1, -1).clone()
         self._centres = X.clone()
-        self._alpha = torch.zeros(n_replicates, X.shape[1], len(self.classes_), dtype=X.dtype)
+        self._alpha = torch.zeros(n_replicates, X.shape[1], len(self.classes_), dtype=X.dtype, device=X.device)
         self._path = []  # the metric of every evaluated step, (R, d, d) each
         self._solved_for = None
 
@@ -293,7 +301,7 @@ class RFMClassifier(TrajectoryClassifier):
         self._solved_for, self._metric.grad = None, None
         self._path = torch.stack(self._path, dim=1)  # (R, n_evaluations, d, d)
         metrics = self._path[0]
-        alignment = agop_alignment(metrics, metrics[-1]).numpy()
+        alignment = agop_alignment(metrics, metrics[-1]).cpu().numpy()
         steps = np.unique(history["step"].to_numpy())
         return history.assign(agop_alignment=alignment[np.searchsorted(steps, history["step"].to_numpy())])
 
@@ -332,7 +340,7 @@ class RFMClassifier(TrajectoryClassifier):
         if self._solved_for is not None and self._solved_for[0] == key and not gradient_weights:
             return self._solved_for[1], None
         K, weights = self._kernel(self._centres, self._centres, with_weights=gradient_weights)
-        system = K + self.ridge * torch.eye(K.shape[-1], dtype=K.dtype) if self.ridge else K
+        system = K + self.ridge * torch.eye(K.shape[-1], dtype=K.dtype, device=K.device) if self.ridge else K
         targets = torch.nn.functional.one_hot(y, len(self.classes_)).to(K.dtype)
         self._alpha = torch.cholesky_solve(targets, psd_safe_cholesky(system))
         self._solved_for = (key, K)
@@ -358,7 +366,7 @@ class RFMClassifier(TrajectoryClassifier):
     # ---- fitted attributes (replicate 0 of the tensors, as numpy) --------------------
     def _fitted(self, tensor):
         check_is_fitted(self)
-        return tensor.detach()[0].numpy().copy()
+        return tensor.detach()[0].cpu().numpy().copy()
 
     @property
     def M_(self):
