@@ -150,6 +150,18 @@ class GrokkingResult:
         One of ``"comprehension"``, ``"grokking"``, ``"memorisation"``, ``"confusion"``.
     max_step : int
         The last recorded step (the budget the censored times are censored at).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from grokbeyond.grokking import detect_grokking
+    >>> history = pd.DataFrame({"step": [0, 0, 10, 10, 100, 100], "split": ["train", "test"] * 3,
+    ...                         "accuracy": [0.5, 0.5, 1.0, 0.5, 1.0, 1.0]})
+    >>> result = detect_grokking(history)
+    >>> result.phase, result.grokked, result.gap, result.relative_gap, result.generalisation_censored
+    ('grokking', True, 90, 0.9, False)
+    >>> sorted(result.to_dict())[:4]  # a row of grokking_table
+    ['gap', 'generalisation_censored', 'max_step', 'memorisation_censored']
     """
 
     metric: str
@@ -288,6 +300,19 @@ class GrokkingSummary:
         Runs per phase.
     median_t_memorise, median_t_generalise : float
         Medians over the uncensored runs (NaN if none).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from grokbeyond.grokking import detect_grokking, summarise_grokking
+    >>> history = pd.DataFrame({"step": [0, 0, 10, 10, 100, 100], "split": ["train", "test"] * 3,
+    ...                         "accuracy": [0.5, 0.5, 1.0, 0.5, 1.0, 1.0]})
+    >>> never = history.assign(accuracy=[0.5, 0.5, 1.0, 0.5, 1.0, 0.6])  # test never reaches 0.95
+    >>> summary = summarise_grokking([detect_grokking(h) for h in (history, history, never)], n_resamples=999)
+    >>> summary.n_runs, summary.phase_counts, summary.median_gap, round(summary.fraction_censored, 3)
+    (3, {'grokking': 2, 'memorisation': 1}, 90.0, 0.333)
+    >>> summary.to_dict()["n_memorisation"]
+    1
     """
 
     n_runs: int
@@ -495,6 +520,15 @@ class ExponentialFit:
         fewer than four points.
     confidence_level : float
         Level of both intervals.
+
+    Examples
+    --------
+    >>> from grokbeyond.grokking import fit_exponential_gap
+    >>> fit = fit_exponential_gap([0, 10, 20, 30, 40], [5, 60, 400, 6000, None])  # x: concealed dimensions
+    >>> fit.n_points, fit.n_censored, round(fit.rate, 2), round(fit.scale, 1), round(fit.pearson_r, 3)
+    (4, 1, 0.23, 5.1, 0.998)
+    >>> [round(end, 2) for end in fit.rate_ci]  # 95% interval of the rate
+    [0.19, 0.28]
     """
 
     scale: float

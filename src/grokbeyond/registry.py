@@ -75,7 +75,16 @@ _DATASETS: dict[str, object] = dict(_BUILTIN_DATASETS)
 
 def builtin_references(kind: str) -> list[str]:
     """The ``"module:attribute"`` references of the built-in families (``kind="family"``) or
-    datasets (``kind="dataset"``), without importing them."""
+    datasets (``kind="dataset"``), without importing them.
+
+    Examples
+    --------
+    >>> from grokbeyond.registry import builtin_references
+    >>> builtin_references("family")[:2]
+    ['grokbeyond.models.gp_classifier:GPClassifier', 'grokbeyond.models.gp_regressor:GPRegressor']
+    >>> "grokbeyond.datasets.algorithmic:make_sparse_parity" in builtin_references("dataset")
+    True
+    """
     table = {"family": _BUILTIN_FAMILIES, "dataset": _BUILTIN_DATASETS}[kind]
     return list(table.values())
 
@@ -97,6 +106,16 @@ def resolve_reference(reference: str):
     ValueError
         If ``reference`` has no ``:``, or the module or attribute cannot be imported;
         the message names the reference.
+
+    Examples
+    --------
+    >>> from grokbeyond.registry import resolve_reference
+    >>> resolve_reference("grokbeyond.datasets.algorithmic:make_sparse_parity").__name__
+    'make_sparse_parity'
+    >>> resolve_reference("grokbeyond.datasets:nope")
+    Traceback (most recent call last):
+    ...
+    grokbeyond.exceptions.InputError: 'grokbeyond.datasets' has no attribute 'nope' (from 'grokbeyond.datasets:nope').
     """
     module, sep, attribute = reference.partition(":")
     if not sep or not module or not attribute:
@@ -272,17 +291,45 @@ def register_dataset(name: str, function, *, replace: bool = False) -> None:
         If ``name`` is taken (and ``replace`` is False) or not a valid name.
     TypeError
         If ``function`` does not take ``random_state``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.utils import Bunch
+    >>> from grokbeyond.registry import get_dataset, register_dataset
+    >>> def make_blobs(n_train=20, n_test=10, *, random_state=None):
+    ...     rng = np.random.default_rng(random_state)
+    ...     X = rng.normal(size=(n_train + n_test, 3))
+    ...     y = (X[:, 0] > 0).astype(int)
+    ...     return Bunch(X_train=X[:n_train], y_train=y[:n_train], X_test=X[n_train:], y_test=y[n_train:])
+    >>> register_dataset("doc-blobs", make_blobs, replace=True)   # [dataset] name = "doc-blobs"
+    >>> get_dataset("doc-blobs")(n_train=8, random_state=0).X_train.shape
+    (8, 3)
     """
     _register(_DATASETS, name, function, _check_dataset, "dataset", replace)
 
 
 def family_names() -> list[str]:
-    """Names registered in this process (built-in first, then in registration order)."""
+    """Names registered in this process (built-in first, then in registration order).
+
+    Examples
+    --------
+    >>> from grokbeyond.registry import family_names
+    >>> family_names()[:3]
+    ['gp-classifier', 'gp-regressor', 'linear']
+    """
     return list(_FAMILIES)
 
 
 def dataset_names() -> list[str]:
-    """Names registered in this process (built-in first, then in registration order)."""
+    """Names registered in this process (built-in first, then in registration order).
+
+    Examples
+    --------
+    >>> from grokbeyond.registry import dataset_names
+    >>> "sparse_parity" in dataset_names()
+    True
+    """
     return list(_DATASETS)
 
 
@@ -294,22 +341,18 @@ def all_families() -> list[tuple[str, type]]:
     >>> from grokbeyond.registry import all_families
     >>> [name for name, _ in all_families()][:3]
     ['gp-classifier', 'gp-regressor', 'linear']
-
-    Examples
-    --------
-    >>> from grokbeyond.registry import family_names
-    >>> family_names()[:3]
-    ['gp-classifier', 'gp-regressor', 'linear']
-
-    Examples
-    --------
-    >>> from grokbeyond.registry import dataset_names
-    >>> "sparse_parity" in dataset_names()
-    True
     """
     return [(name, get_family(name)) for name in _FAMILIES]
 
 
 def all_datasets() -> list[tuple[str, object]]:
-    """Every registered dataset as ``(name, function)``."""
+    """Every registered dataset as ``(name, function)``, like :func:`all_families`.
+
+    Examples
+    --------
+    >>> from grokbeyond.registry import all_datasets
+    >>> datasets = dict(all_datasets())
+    >>> datasets["sparse_parity"].__name__, datasets["arrays"].__name__
+    ('make_sparse_parity', 'load_arrays')
+    """
     return [(name, get_dataset(name)) for name in _DATASETS]

@@ -41,6 +41,19 @@ def save_arrays(X_train, y_train, X_test, y_test, folder) -> Path:
     ------
     ValueError
         If the arrays' shapes do not fit together.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from grokbeyond.datasets import save_arrays
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.normal(size=(30, 4)), rng.integers(0, 2, size=30)
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = save_arrays(X[:20], y[:20], X[20:], y[20:], folder.name)
+    >>> path.suffix, len(path.stem), path == save_arrays(X[:20], y[:20], X[20:], y[20:], folder.name)
+    ('.npz', 16, True)
+    >>> folder.cleanup()
     """
     arrays = {key: np.asarray(value) for key, value in zip(_KEYS, (X_train, y_train, X_test, y_test))}
     _check(arrays, "the arrays given")
@@ -91,6 +104,22 @@ def load_arrays(path, *, random_state=None):
         If ``path`` does not exist.
     ValueError
         If the file lacks an array or the shapes do not fit together; the message names the file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from grokbeyond.datasets import load_arrays, save_arrays
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.normal(size=(30, 4)), rng.integers(0, 2, size=30)
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> data = load_arrays(save_arrays(X[:20], y[:20], X[20:], y[20:], folder.name))
+    >>> data.X_train.shape, data.X_test.shape, data.task, bool((data.y_test == y[20:]).all())
+    ((20, 4), (10, 4), 'arrays', True)
+    >>> folder.cleanup()
+
+    In a suite, the file is the ``arrays`` dataset's ``path``:
+    ``[dataset] name = "arrays"``, ``path = "data/….npz"``.
     """
     path = Path(path)
     if not path.is_file():

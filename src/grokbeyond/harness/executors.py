@@ -87,6 +87,20 @@ def execute_run(config: dict, results_dir, *, n_threads: int | None = 1, family=
     -------
     str
         ``"finished"`` or ``"failed"``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from grokbeyond.harness import execute_run, expand_suite, load_results
+    >>> suite = {"name": "tiny", "seeds": [0], "dataset": {"name": "sparse_parity", "n_bits": 6, "k": 2},
+    ...          "model": {"family": "logistic", "max_iter": 20, "eval_every": 10}}
+    >>> store = tempfile.TemporaryDirectory()
+    >>> execute_run(expand_suite(suite)[0], store.name, n_threads=None)  # None: torch's threads as they are
+    'finished'
+    >>> histories, runs = load_results(store.name)
+    >>> sorted(set(histories["step"])), runs["status"].tolist()
+    ([0, 10, 20], ['finished'])
+    >>> store.cleanup()
     """
     import torch  # a worker needs torch; the parent process of a sweep need not
 
@@ -164,6 +178,19 @@ def execute_batch(configs, results_dir, *, n_threads: int | None = 1, family=Non
     ------
     StoreWriteError
         If a run file cannot be written (the sweep ends; see :func:`run_suites`).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from grokbeyond.harness import execute_batch, expand_suite, load_results
+    >>> suite = {"name": "tiny", "seeds": [0, 1, 2], "dataset": {"name": "sparse_parity", "n_bits": 6, "k": 2},
+    ...          "model": {"family": "logistic", "max_iter": 20, "eval_every": 10}}
+    >>> store = tempfile.TemporaryDirectory()
+    >>> execute_batch(list(expand_suite(suite)), store.name, n_threads=None)
+    ['finished', 'finished', 'finished']
+    >>> load_results(store.name)[1]["replicates"].tolist()  # trained as one batched model of 3
+    [3, 3, 3]
+    >>> store.cleanup()
     """
     watch_parent(parent_pid)
     with claim_runs(results_dir, [config["run_id"] for config in configs], since=since) as claimed:
@@ -237,6 +264,16 @@ def batch_runs(configs, *, n_jobs: int = 1, max_replicates: int | None = None, f
     -------
     list of list of dict
         The batches, in the order of their first run.
+
+    Examples
+    --------
+    >>> from grokbeyond.harness import batch_runs, expand_suite
+    >>> suite = {"name": "tiny", "seeds": [0, 1, 2, 3, 4], "dataset": {"name": "sparse_parity", "n_bits": 6},
+    ...          "model": {"family": "logistic"}}
+    >>> [[run["seed"] for run in batch] for batch in batch_runs(expand_suite(suite), n_jobs=2)]
+    [[0, 1], [2, 3, 4]]
+    >>> [len(batch) for batch in batch_runs(expand_suite(suite), max_replicates=2)]
+    [2, 1, 2]
     """
     groups: dict = {}
     position = {config["run_id"]: i for i, config in enumerate(configs)}
@@ -294,6 +331,20 @@ class SuiteSummary:
         Runs executed now, by outcome.
     n_elsewhere : int
         Runs left to another sweep on the same store that was training them.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from grokbeyond.harness import run_suite
+    >>> suite = {"name": "tiny", "seeds": [0, 1], "dataset": {"name": "sparse_parity", "n_bits": 6, "k": 2},
+    ...          "model": {"family": "logistic", "max_iter": 20, "eval_every": 10}}
+    >>> store = tempfile.TemporaryDirectory()
+    >>> summary = run_suite(suite, store.name, progress=False)
+    >>> summary.n_runs, summary.n_finished, summary.n_failed
+    (2, 2, 0)
+    >>> run_suite(suite, store.name, progress=False).n_skipped  # already stored: skipped
+    2
+    >>> store.cleanup()
     """
 
     n_runs: int
@@ -405,6 +456,20 @@ def run_suites(suites, results_dir, *, n_jobs: int = 1, scheduler: str | None = 
     done once, and counted in ``n_elsewhere`` by the sweeps that left it. Runs are
     expanded lazily and scheduled a chunk at a time, so a grid of millions of runs costs
     no more memory than one of thousands.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from grokbeyond.harness import load_results, override_suite, run_suites
+    >>> slow = {"name": "lr-0.1", "seeds": [0, 1], "dataset": {"name": "sparse_parity", "n_bits": 6, "k": 2},
+    ...         "model": {"family": "logistic", "lr": 0.1, "max_iter": 20, "eval_every": 10}}
+    >>> fast = override_suite(slow, name="lr-0.5", settings={"model.lr": 0.5})
+    >>> store = tempfile.TemporaryDirectory()
+    >>> run_suites([slow, fast], store.name, progress=False)
+    SuiteSummary(n_runs=4, n_skipped=0, n_finished=4, n_failed=0, n_elsewhere=0)
+    >>> sorted(load_results(store.name)[1]["suite"])
+    ['lr-0.1', 'lr-0.1', 'lr-0.5', 'lr-0.5']
+    >>> store.cleanup()
     """
     names = [suite["name"] for suite in suites]
     if len(set(names)) != len(names):

@@ -158,6 +158,25 @@ def write_run(results_dir, run_id: str, history: pd.DataFrame, meta: dict) -> Pa
     StoreWriteError
         If the file cannot be written (read-only store, full disk, a store path that is
         a file); the message names the file. Nothing partial is left behind.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from grokbeyond.harness import load_results, write_run
+    >>> history = pd.DataFrame({"step": [0, 0, 10, 10], "split": ["train", "test"] * 2,
+    ...                         "accuracy": [0.5, 0.5, 1.0, 0.75]})
+    >>> meta = {"config": {"suite": "demo", "seed": 0, "dataset": {"name": "sparse_parity", "n_bits": 6},
+    ...                    "model": {"family": "logistic"}}, "status": "finished"}
+    >>> store = tempfile.TemporaryDirectory()
+    >>> write_run(store.name, "0123456789abcdef", history, meta).name
+    '0123456789abcdef.parquet'
+    >>> histories, runs = load_results(store.name)
+    >>> histories["accuracy"].tolist()
+    [0.5, 0.5, 1.0, 0.75]
+    >>> runs[["suite", "seed", "status", "dataset.n_bits"]].to_dict("records")
+    [{'suite': 'demo', 'seed': 0, 'status': 'finished', 'dataset.n_bits': 6}]
+    >>> store.cleanup()
     """
     results_dir = Path(results_dir)
     table = _long_table(history.reset_index(drop=True), meta, run_id)
@@ -264,6 +283,18 @@ def finished_run_ids(results_dir) -> set[str]:
     -----
     StoreWarning
         For each file that is not a readable run file (it is skipped).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from grokbeyond.harness import finished_run_ids, write_run
+    >>> store = tempfile.TemporaryDirectory()
+    >>> _ = write_run(store.name, "aaaaaaaaaaaaaaaa", pd.DataFrame(), {"status": "finished"})
+    >>> _ = write_run(store.name, "bbbbbbbbbbbbbbbb", pd.DataFrame(), {"status": "failed"})
+    >>> finished_run_ids(store.name)  # the failed run is not among them: a rerun retries it
+    {'aaaaaaaaaaaaaaaa'}
+    >>> store.cleanup()
     """
     results_dir = Path(results_dir)
     if not results_dir.is_dir():

@@ -110,7 +110,20 @@ def load_suite(path, *, quick: bool = False) -> dict:
 
 
 def check_suite(suite: dict, source: str = "suite") -> None:
-    """Raise a ValueError naming what is wrong with a suite dict (see :func:`load_suite`)."""
+    """Raise a ValueError naming what is wrong with a suite dict (see :func:`load_suite`).
+
+    Examples
+    --------
+    >>> from grokbeyond.harness import check_suite
+    >>> suite = {"name": "s", "seeds": [0], "dataset": {"name": "sparse_parity"}, "model": {"family": "logistic"}}
+    >>> check_suite(suite)  # valid: returns None and fills in the empty grid and cases
+    >>> suite["grid"], suite["cases"]
+    ({}, [])
+    >>> check_suite({**suite, "model": {"family": "logistic", "speed": 2}})
+    Traceback (most recent call last):
+    ...
+    grokbeyond.exceptions.InputError: suite: unknown parameter(s) ['speed'] of model family 'logistic'.
+    """
     unknown = set(suite) - _SECTIONS
     if unknown:
         raise InputError(f"{source}: unknown key(s) {sorted(unknown)}; a suite has {sorted(_SECTIONS)}.")
@@ -198,6 +211,15 @@ def override_suite(suite: dict, *, name=None, seeds=None, settings=None, grid=No
     ------
     ValueError
         If the result is not a valid suite.
+
+    Examples
+    --------
+    >>> from grokbeyond.harness import expand_suite, override_suite
+    >>> suite = {"name": "s", "seeds": [0, 1, 2], "dataset": {"name": "sparse_parity"},
+    ...          "model": {"family": "logistic"}, "grid": {"model.lr": [0.1, 0.2]}}
+    >>> small = override_suite(suite, name="s-small", seeds=[0], settings={"model.lr": 0.1, "model.max_iter": 50})
+    >>> small["grid"], small["model"], len(expand_suite(small)), len(expand_suite(suite))
+    ({}, {'family': 'logistic', 'lr': 0.1, 'max_iter': 50}, 1, 6)
     """
     out = {**suite, "dataset": dict(suite["dataset"]), "model": dict(suite["model"]),
            "grid": dict(suite.get("grid", {})), "cases": list(suite.get("cases", []))}
@@ -222,6 +244,14 @@ def run_id(config: dict) -> str:
 
     Equal configs (whatever their key order) have equal ids, so a rerun finds the runs
     already stored.
+
+    Examples
+    --------
+    >>> from grokbeyond.harness import run_id
+    >>> a = run_id({"seed": 0, "model": {"family": "logistic", "lr": 0.1}})
+    >>> b = run_id({"model": {"lr": 0.1, "family": "logistic"}, "seed": 0})
+    >>> a == b, len(a), a == run_id({"seed": 1, "model": {"family": "logistic", "lr": 0.1}})
+    (True, 16, False)
     """
     canonical = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
@@ -262,7 +292,18 @@ def expand_suite(suite: dict) -> SuiteRuns:
 
 
 class SuiteRuns(Sequence):
-    """The runs of a suite as a lazy sequence (see :func:`expand_suite`)."""
+    """The runs of a suite as a lazy sequence (see :func:`expand_suite`).
+
+    Examples
+    --------
+    >>> from grokbeyond.harness import expand_suite
+    >>> runs = expand_suite({"name": "s", "seeds": [0, 1], "dataset": {"name": "sparse_parity"},
+    ...                      "model": {"family": "logistic"}, "grid": {"dataset.n_bits": [10, 20]}})
+    >>> runs
+    SuiteRuns('s', 4 runs)
+    >>> [(run["dataset"]["n_bits"], run["seed"]) for run in runs]
+    [(10, 0), (10, 1), (20, 0), (20, 1)]
+    """
 
     def __init__(self, suite: dict):
         self._suite = suite
@@ -337,6 +378,15 @@ def make_run(config: dict, *, family=None, dataset=None):
     ------
     ValueError, TypeError
         From the dataset function or the estimator, for a bad parameter.
+
+    Examples
+    --------
+    >>> from grokbeyond.harness import expand_suite, make_run
+    >>> suite = {"name": "s", "seeds": [7], "model": {"family": "logistic", "max_iter": 20},
+    ...          "dataset": {"name": "sparse_parity", "n_bits": 6, "n_train": 40, "n_concealed": 4}}
+    >>> data, estimator = make_run(expand_suite(suite)[0])
+    >>> data.X_train.shape, type(estimator).__name__, estimator.max_iter, estimator.random_state
+    ((40, 10), 'LogisticRegression', 20, 7)
     """
     make = dataset if dataset is not None else get_dataset(config["dataset"]["name"])
     params = {k: v for k, v in config["dataset"].items() if k not in ("name", *_TRANSFORMS)}

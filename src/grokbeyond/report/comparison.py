@@ -34,6 +34,22 @@ class Comparison:
         test accuracy, median seconds per run.
     results_dir, report_dir : pathlib.Path
         The store and the page's folder.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from grokbeyond import compare
+    >>> store = tempfile.TemporaryDirectory()
+    >>> result = compare("sparse_parity", ["logistic"], seeds=[0, 1], results_dir=store.name,
+    ...                  dataset_params={"n_bits": 10, "n_train": 50, "n_test": 20},
+    ...                  family_params={"logistic": {"max_iter": 20, "eval_every": 10}})
+    >>> type(result).__name__, result.runs["status"].tolist(), sorted(set(result.histories["seed"]))
+    ('Comparison', ['finished', 'finished'], [0, 1])
+    >>> result.table[["family", "runs", "failed"]].to_dict("records")
+    [{'family': 'logistic', 'runs': 2, 'failed': 0}]
+    >>> sorted(path.name for path in result.report_dir.iterdir())
+    ['README.md', 'comparison.png', 'table.csv']
+    >>> store.cleanup()
     """
 
     histories: pd.DataFrame

@@ -121,6 +121,18 @@ def plot_trajectories(
     ------
     ValueError
         If a needed column is missing.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> histories = pd.DataFrame([
+    ...     {"seed": seed, "step": step, "split": split, "data_fit": 1 / (step + 1), "complexity": 0.1 + step / 1000,
+    ...      "accuracy": 1.0 if split == "train" or step >= 50 + 10 * seed else 0.5}
+    ...     for seed in range(3) for step in range(0, 100, 10) for split in ("train", "test")])
+    >>> from grokbeyond.report import plot_trajectories
+    >>> fig = plot_trajectories(histories, title="three seeds")  # then fig.savefig("trajectories.png")
+    >>> [ax.get_ylabel() for ax in fig.axes]
+    ['accuracy', 'nats per datapoint']
     """
     _check_columns(histories, {"step", "split", metric, unit, *terms}, "histories")
     fig = Figure(figsize=(11, 4), layout="constrained")
@@ -204,6 +216,18 @@ def plot_comparison(histories, by="family", *, metric="accuracy", terms=("data_f
     ------
     ValueError
         If a needed column is missing.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> histories = pd.DataFrame([
+    ...     {"seed": seed, "step": step, "split": split, "data_fit": 1 / (step + 1), "complexity": 0.1 + step / 1000,
+    ...      "accuracy": 1.0 if split == "train" or step >= 50 + 10 * seed else 0.5}
+    ...     for seed in range(2) for step in range(0, 100, 10) for split in ("train", "test")])
+    >>> from grokbeyond.report import plot_comparison
+    >>> fig = plot_comparison(pd.concat([histories.assign(family="gp"), histories.assign(family="mlp")]))
+    >>> [ax.get_title() for ax in fig.axes[::2]]
+    ['gp: accuracy', 'mlp: accuracy']
     """
     _check_columns(histories, {"step", "split", metric, by, unit, *terms}, "histories")
     groups = list(histories.groupby(by, sort=False, observed=True))
@@ -261,6 +285,18 @@ def plot_sweep(histories, by, *, metric="accuracy", complexity="complexity", uni
     ------
     ValueError
         If a needed column is missing.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> histories = pd.DataFrame([
+    ...     {"seed": seed, "step": step, "split": split, "data_fit": 1 / (step + 1), "complexity": 0.1 + step / 1000,
+    ...      "accuracy": 1.0 if split == "train" or step >= 50 + 10 * seed else 0.5}
+    ...     for seed in range(2) for step in range(0, 100, 10) for split in ("train", "test")])
+    >>> from grokbeyond.report import plot_sweep
+    >>> fig = plot_sweep(pd.concat([histories.assign(m=m) for m in (0, 10)]), "m")  # one line per m
+    >>> [ax.get_title() for ax in fig.axes]
+    ['train accuracy', 'test accuracy', 'train complexity (nats per datapoint)']
     """
     _check_columns(histories, {"step", "split", metric, complexity, by, unit}, "histories")
     data = _thin(histories, max_steps).assign(split=lambda f: f["split"].astype(str))
@@ -308,6 +344,21 @@ def plot_landscape(landscape, *, x, y, values=("objective", "data_fit", "complex
     ------
     ValueError
         If a needed column is missing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from grokbeyond.report import plot_landscape
+    >>> a, b = np.meshgrid(np.linspace(-2, 2, 9), np.linspace(-2, 2, 9))
+    >>> landscape = pd.DataFrame({"log_lengthscale": a.ravel(), "log_outputscale": b.ravel(),
+    ...                           "data_fit": np.exp(-a.ravel()), "complexity": b.ravel() ** 2})
+    >>> landscape["objective"] = landscape["data_fit"] + landscape["complexity"]
+    >>> path = pd.DataFrame({"run": 0, "step": [0, 1, 2], "log_lengthscale": [-1.5, 0.0, 1.0],
+    ...                      "log_outputscale": [1.5, 0.5, 0.0]})
+    >>> fig = plot_landscape(landscape, x="log_lengthscale", y="log_outputscale", paths=path)
+    >>> [ax.get_title() for ax in fig.axes[:3]]  # then three colour bars
+    ['objective', 'data_fit', 'complexity']
     """
     _check_columns(landscape, {x, y, *values}, "landscape")
     if paths is not None:

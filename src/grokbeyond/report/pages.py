@@ -97,6 +97,17 @@ def plot_phase_diagram(results: pd.DataFrame, x: str, y: str, *, title=None):
     ------
     ValueError
         If a column is missing.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from grokbeyond.report import plot_phase_diagram
+    >>> results = pd.DataFrame({"dataset.n_concealed": [0, 0, 10, 10] * 2, "model.lr": [0.1] * 4 + [0.5] * 4,
+    ...                         "phase": ["comprehension"] * 2 + ["grokking", "memorisation"]
+    ...                                  + ["comprehension", "grokking"] + ["grokking"] * 2})
+    >>> fig = plot_phase_diagram(results, "dataset.n_concealed", "model.lr")
+    >>> [text.get_text() for text in fig.axes[0].texts]  # per cell, bottom row (lr = 0.1) first
+    ['0% grok', '50% grok', '50% grok', '100% grok']
     """
     _check_columns(results, {x, y, "phase"}, "results")
     cells = results.groupby([y, x], sort=True).agg(
@@ -134,6 +145,20 @@ def plot_error_complexity(histories: pd.DataFrame, results: pd.DataFrame, *, lab
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from grokbeyond.grokking import grokking_table
+    >>> from grokbeyond.report import plot_error_complexity
+    >>> histories = pd.DataFrame([
+    ...     {"run_id": f"run-{seed}", "step": step, "split": split, "data_fit": 1 / (step + 1),
+    ...      "complexity": 0.1 + step / 1000, "accuracy": 1.0 if split == "train" or step >= 50 + 10 * seed else 0.5}
+    ...     for seed in range(2) for step in range(0, 100, 10) for split in ("train", "test")])
+    >>> results = grokking_table(histories, by="run_id")  # t_generalise: 50 and 60, marked by a star
+    >>> fig = plot_error_complexity(histories, results)
+    >>> [ax.get_title() for ax in fig.axes[:2]]  # then two colour bars
+    ['run-0', 'run-1']
     """
     shown = results.head(max_panels)
     fig = Figure(figsize=(4.2 * len(shown), 3.8), layout="constrained")
@@ -230,6 +255,23 @@ def write_store_report(results_dir, out_dir, *, metric="accuracy", threshold=0.9
     ValueError
         If the store holds no finished run, or ``phase_axes`` / ``gap_against`` name a
         parameter the store does not sweep.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from grokbeyond.harness import run_suite
+    >>> from grokbeyond.report import write_store_report
+    >>> suite = {"name": "tiny", "seeds": [0, 1], "dataset": {"name": "sparse_parity", "n_bits": 6, "k": 2},
+    ...          "model": {"family": "logistic", "max_iter": 20, "eval_every": 10}}
+    >>> store, page = tempfile.TemporaryDirectory(), tempfile.TemporaryDirectory()
+    >>> _ = run_suite(suite, store.name, progress=False)
+    >>> results = write_store_report(store.name, page.name)
+    >>> results[["seed", "t_memorise", "t_generalise", "phase"]].shape
+    (2, 4)
+    >>> sorted(os.listdir(page.name))
+    ['README.md', 'error_complexity.png', 'grokking.csv', 'trajectories.png']
+    >>> store.cleanup(), page.cleanup()
+    (None, None)
     """
     histories, runs, skipped = read_store(results_dir)
     finished = runs[runs["status"] == "finished"]

@@ -36,6 +36,20 @@ class Claim:
         ``measure(history, results) -> (measured, holds)`` on :func:`suite_results`'
         output; ``measured`` is a string with intervals, ``holds`` a bool (or a string
         such as ``"not run"``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from grokbeyond.reproduce import Claim
+    >>> def most_grok(history, results):
+    ...     share = (results["phase"] == "grokking").mean()
+    ...     return f"{share:.0%} of seeds grok", bool(share >= 0.5)
+    >>> claim = Claim(experiment="E1", suite="parity", claim="Parity groks.", expected="most seeds",
+    ...               criterion="at least half the seeds grok", measure=most_grok)
+    >>> claim.measure(pd.DataFrame(), pd.DataFrame({"phase": ["grokking", "memorisation"]}))
+    ('50% of seeds grok', True)
+
+    :func:`claims_table` calls ``measure`` on :func:`suite_results` of the claim's suite.
     """
 
     experiment: str
@@ -69,6 +83,19 @@ def suite_results(histories: pd.DataFrame, runs: pd.DataFrame, suite: str, detec
         One row per run: its parameters, its ``config`` (JSON, to rebuild its data with
         :func:`~grokbeyond.harness.make_run`) and ``detect_grokking``'s fields. Empty
         frames when the store holds no finished run of ``suite``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from grokbeyond.reproduce import suite_results
+    >>> histories = pd.DataFrame({"run_id": ["a"] * 6 + ["b"] * 6, "step": [0, 0, 10, 10, 100, 100] * 2,
+    ...                           "split": ["train", "test"] * 6,
+    ...                           "accuracy": [0.5, 0.5, 1.0, 0.5, 1.0, 1.0, 0.5, 0.5, 1.0, 0.5, 1.0, 0.6]})
+    >>> runs = pd.DataFrame({"run_id": ["a", "b"], "suite": "parity", "status": "finished", "seed": [0, 1],
+    ...                      "model.lr": 0.1})
+    >>> history, results = suite_results(histories, runs, "parity", {"threshold": 0.95})
+    >>> results[["seed", "model.lr", "phase"]].to_dict("records")
+    [{'seed': 0, 'model.lr': 0.1, 'phase': 'grokking'}, {'seed': 1, 'model.lr': 0.1, 'phase': 'memorisation'}]
     """
     detection = dict(detection)
     unit = detection.pop("unit", "step")
@@ -119,7 +146,14 @@ def format_range(values, fmt="{:.3g}", *, sep="–", empty="n/a") -> str:
 
 
 def format_ci(low, high, fmt="{:.3g}") -> str:
-    """``[low, high]`` formatted, or ``"n/a"`` when either end is missing."""
+    """``[low, high]`` formatted, or ``"n/a"`` when either end is missing.
+
+    Examples
+    --------
+    >>> from grokbeyond.reproduce import format_ci
+    >>> format_ci(0.12345, 6789.0), format_ci(1, 2, "{:.1f}"), format_ci(0.1, float("nan"))
+    ('[0.123, 6.79e+03]', '[1.0, 2.0]', 'n/a')
+    """
     if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in (low, high)):
         return "n/a"
     return f"[{fmt.format(low)}, {fmt.format(high)}]"
@@ -135,6 +169,15 @@ def spearman_ci(x, y, confidence_level=0.95):
     -------
     rho, low, high : float
         NaN when fewer than three pairs or no spread.
+
+    Examples
+    --------
+    >>> from grokbeyond.reproduce import spearman_ci
+    >>> rho, low, high = spearman_ci([1, 2, 3, 4, 5, 6, 7, 8], [2, 1, 4, 3, 6, 5, 8, 7])
+    >>> round(rho, 3), bool(low <= rho <= high <= 1)
+    (0.905, True)
+    >>> spearman_ci([1, 2], [3, 4])  # too few pairs
+    (nan, nan, nan)
     """
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     keep = ~(np.isnan(x) | np.isnan(y))
@@ -175,6 +218,20 @@ def claims_table(claims, by_suite: dict, *, extra_rows=(), failed=None) -> pd.Da
         One row per claim: ``experiment``, ``claim``, ``expected``, ``measured``,
         ``criterion`` and ``holds`` (``"yes"``, ``"no"``, or ``"not run"`` when the
         store lacks the suite's runs).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from grokbeyond.reproduce import Claim, claims_table
+    >>> def most_grok(history, results):
+    ...     share = (results["phase"] == "grokking").mean()
+    ...     return f"{share:.0%} of seeds grok", bool(share >= 0.5)
+    >>> claims = [Claim("E1", "parity", "Parity groks.", "most seeds", "half the seeds grok", most_grok),
+    ...           Claim("E2", "modular", "Modular addition groks.", "most seeds", "half the seeds grok", most_grok)]
+    >>> results = pd.DataFrame({"phase": ["grokking", "grokking", "memorisation"]})  # suite_results' second frame
+    >>> table = claims_table(claims, {"parity": (pd.DataFrame(), results)})
+    >>> table["holds"].tolist(), table.loc[0, "measured"]  # E2: no runs of "modular" in the store
+    (['yes', 'not run'], '67% of seeds grok')
     """
     failed = failed or {}
     rows = []

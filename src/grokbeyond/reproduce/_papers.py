@@ -52,6 +52,17 @@ class Paper:
         The first line of the folder's docstring.
     module : str
         The package, e.g. ``"grokbeyond.reproduce.miller2023"``.
+
+    Examples
+    --------
+    >>> from grokbeyond.reproduce import Paper, get_paper
+    >>> paper = get_paper("miller2023")
+    >>> isinstance(paper, Paper), paper.module
+    (True, 'grokbeyond.reproduce.miller2023')
+    >>> paper.title
+    "Miller, O'Neill & Bui (2023), *Grokking Beyond Neural Networks*"
+    >>> "E1" in paper.experiments(), type(paper.claims_module().CLAIMS[0]).__name__
+    (True, 'Claim')
     """
 
     name: str
@@ -133,6 +144,26 @@ class PageContext:
         The claims table.
     quick : bool
         Whether the store is a quick run's.
+    figures : list of str
+        The files :meth:`save` wrote, in order.
+
+    Examples
+    --------
+    A paper's ``page.sections(context)`` draws its figures with ``context.save``:
+
+    >>> import pathlib, tempfile
+    >>> import pandas as pd
+    >>> from matplotlib.figure import Figure
+    >>> from grokbeyond.reproduce import PageContext, get_paper
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> context = PageContext(get_paper("miller2023"), store=pathlib.Path(folder.name),
+    ...                       report_dir=pathlib.Path(folder.name), reference_dir=None, histories=pd.DataFrame(),
+    ...                       runs=pd.DataFrame(), by_suite={}, claims=pd.DataFrame())
+    >>> fig = Figure(figsize=(2, 2))
+    >>> _ = fig.subplots().plot([0, 1], [0, 1])
+    >>> context.save(fig, "line.png"), context.figures
+    ('![line.png](line.png)', ['line.png'])
+    >>> folder.cleanup()
     """
 
     paper: Paper
