@@ -71,3 +71,53 @@ def test_one_stopping_rule_watches_several_fits():
     second = LogisticRegression(max_iter=20000, eval_every=100, random_state=0).fit(
         data.X_train, data.y_train, callbacks=[stop])  # e.g. the next cross-validation fold
     assert first.n_iter_ == second.n_iter_ < 20000 and second.n_iter_ > 0
+
+
+def test_the_optuna_pruning_recipe_prunes_a_hopeless_trial():
+    # The README's recipe, run as written: a callback reports the test loss at each evaluation and
+    # raises TrialPruned when Optuna's median rule says so (the accuracy would not tell the trials
+    # apart: from zero weights, one step of any size classifies this task's test split perfectly).
+    optuna = pytest.importorskip("optuna")
+    data = make_sparse_parity(n_bits=6, k=1, n_train=200, n_test=100, random_state=0)
+
+    def objective(trial):
+        def prune(estimator, rows):
+            test = rows[rows["split"] == "test"].iloc[0]
+            trial.report(test["loss"], step=int(test["step"]))
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+
+        model = LogisticRegression(lr=trial.suggest_float("lr", 1e-6, 1.0, log=True), max_iter=200, eval_every=20,
+                                   random_state=0)
+        model.fit(data.X_train, data.y_train, eval_set=(data.X_test, data.y_test), callbacks=[prune])
+        return model.history_["loss"].iloc[-1]
+
+    study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=0),
+                                pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=40))
+    for lr in (0.5, 0.3, 1e-6):
+        study.enqueue_trial({"lr": lr})
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study.optimize(objective, n_trials=3)
+    states = [trial.state for trial in study.trials]
+    assert states == [optuna.trial.TrialState.COMPLETE] * 2 + [optuna.trial.TrialState.PRUNED]
+    assert study.trials[2].last_step == 40  # the first evaluation past the warm-up steps
+    assert study.trials[2].intermediate_values[40] > 0.69 > 0.2 > study.best_value  # stuck near log 2
+
+
+# mlflow 3.17's tracking store uses a loader strategy that SQLAlchemy 2.1 deprecates.
+@pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy is deprecated")
+def test_the_mlflow_logging_recipe_logs_every_evaluation(tmp_path):
+    mlflow = pytest.importorskip("mlflow")
+    data = make_sparse_parity(n_bits=6, k=1, n_train=200, n_test=100, random_state=0)
+
+    def log(estimator, rows):
+        for _, row in rows.iterrows():
+            mlflow.log_metric(f"{row['split']}_accuracy", row["accuracy"], step=int(row["step"]))
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
+    with mlflow.start_run() as run:
+        model = LogisticRegression(max_iter=100, eval_every=25, random_state=0)
+        model.fit(data.X_train, data.y_train, eval_set=(data.X_test, data.y_test), callbacks=[log])
+    logged = mlflow.MlflowClient().get_metric_history(run.info.run_id, "test_accuracy")
+    test = model.history_[model.history_["split"] == "test"]
+    assert [(m.step, m.value) for m in logged] == list(zip(test["step"], test["accuracy"]))
