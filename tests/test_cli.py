@@ -133,12 +133,12 @@ def test_a_store_that_cannot_be_written_is_one_line_and_exit_1(tmp_path):
 
 
 def test_an_internal_error_keeps_its_traceback_and_exit_1(tmp_path, monkeypatch):
-    from grokbeyond.harness import executors
+    from grokbeyond.harness import scheduling
 
     def bug(*args, **kwargs):
         raise ValueError("a bug inside grokbeyond")
 
-    monkeypatch.setattr(executors, "batch_runs", bug)
+    monkeypatch.setattr(scheduling, "batch_runs", bug)
     path = tmp_path / "suite.toml"
     path.write_text(SUITE)
     result = runner.invoke(app, ["run", str(path), "--results-dir", str(tmp_path / "store")])

@@ -191,11 +191,11 @@ def test_a_grid_expands_lazily_in_the_nesting_order(tmp_path):
 
 
 def test_a_sweep_scheduled_in_chunks_stores_what_one_chunk_does(tmp_path, monkeypatch):
-    from grokbeyond.harness import executors
+    from grokbeyond.harness import scheduling
 
     suite = load_suite(write_suite(tmp_path))
     whole = run_suite(suite, tmp_path / "whole", progress=False)
-    monkeypatch.setattr(executors, "_CHUNK", 3)
+    monkeypatch.setattr(scheduling, "_CHUNK", 3)
     chunked = run_suite(suite, tmp_path / "chunked", progress=False)
     assert whole == chunked and chunked.n_finished == 8
     pd.testing.assert_frame_equal(load_results(tmp_path / "whole")[0], load_results(tmp_path / "chunked")[0])

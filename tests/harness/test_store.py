@@ -342,10 +342,10 @@ def test_a_complete_store_that_cannot_be_written_still_resumes(tmp_path, monkeyp
 def test_a_worker_claims_at_most_max_claimed_runs_at_once(tmp_path, monkeypatch):
     # One open lock file per claimed run: a 600-run batch ran out of file handles under a
     # 512-file limit. With the cap at 8, a batch of 40 would make claim_runs raise.
-    from grokbeyond.harness import _claims, executors
+    from grokbeyond.harness import _claims, scheduling
 
     monkeypatch.setattr(_claims, "MAX_CLAIMED", 8)
-    monkeypatch.setattr(executors, "MAX_CLAIMED", 8)
+    monkeypatch.setattr(scheduling, "MAX_CLAIMED", 8)
     summary = run_suites([_one_run_suite() | {"seeds": list(range(40))}], tmp_path / "store", progress=False)
     assert summary.n_finished == 40
     with pytest.raises(ValueError, match="at most 8"):

@@ -114,11 +114,11 @@ def test_a_fit_that_raises_leaves_the_estimator_as_it_was(family):
 
 
 def test_a_refit_failing_numerically_keeps_the_previous_fit(family, monkeypatch):
-    from grokbeyond.models import NumericalError, _engine
+    from grokbeyond.models import NumericalError, _recording
 
     _, estimator, fitted, (X, y, X_test, y_test) = family
     history, predictions = fitted.history_.copy(), fitted.predict(X_test)
-    original, calls = _engine._evaluated, {"n": 0}
+    original, calls = _recording._evaluated, {"n": 0}
 
     def nan_at_the_third_record(engine, terms, *args, **kwargs):  # the training row of step 2 is not finite
         terms = original(engine, terms, *args, **kwargs)
@@ -127,7 +127,7 @@ def test_a_refit_failing_numerically_keeps_the_previous_fit(family, monkeypatch)
             terms = {**terms, "objective": terms["objective"] * float("nan")}
         return terms
 
-    monkeypatch.setattr(_engine, "_evaluated", nan_at_the_third_record)
+    monkeypatch.setattr(_recording, "_evaluated", nan_at_the_third_record)
     with pytest.raises(NumericalError, match="step 2"):
         fitted.fit(X * 2.0, y, eval_set=(X_test, y_test))
     pd.testing.assert_frame_equal(fitted.history_, history)

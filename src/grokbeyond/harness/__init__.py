@@ -2,7 +2,8 @@
 parquet store with one schema, execution on joblib processes or Dask."""
 
 from ._claims import check_writable, claim_runs
-from .executors import SuiteSummary, batch_runs, execute_batch, execute_run, run_suite, run_suites
+from .executors import execute_batch, execute_run
+from .scheduling import SuiteSummary, batch_runs, run_suite, run_suites
 from .store import SCHEMA, STORE_VERSION, StoreWarning, finished_run_ids, load_results, migrate_store, write_run
 from .suites import SuiteRuns, check_suite, expand_suite, load_suite, make_run, override_suite, run_id
 

@@ -17,7 +17,7 @@ _attrs = {
     "_agop": ["agop_alignment", "circulant_deviation"],
     "_callbacks": ["StopOnGrokking", "StopOnPlateau"],
     "_pipeline": ["pipeline_eval_set"],
-    "_engine": ["fit_batched", "fit_replicates"],
+    "_batched": ["fit_batched", "fit_replicates"],
     "gp_regressor": ["mll_landscape"],
 }
 for _reference in _builtin_references("family"):

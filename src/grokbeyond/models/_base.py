@@ -27,61 +27,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._validation import check_number
 from .._random import check_random_state
-from ..exceptions import InputError
-from ._engine import HISTORY_COLUMNS, NumericalError, fit_members
+from ..exceptions import InputError, NumericalError
+from ._engine import fit_members
+from ._recording import HISTORY_COLUMNS, evaluation_steps
 
 __all__ = ["HISTORY_COLUMNS", "NumericalError", "TrajectoryEstimator", "evaluation_steps"]
 
-_N_LOG_STEPS = 100
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
-
-
-def evaluation_steps(max_iter: int, eval_every) -> np.ndarray:
-    """Steps at which ``fit`` evaluates and records the model.
-
-    Parameters
-    ----------
-    max_iter : int
-        Number of optimisation steps.
-    eval_every : int, "log" or list of them
-        Every ``eval_every`` steps, or ``"log"``: every step up to 10, then about 100
-        log-spaced steps (grokking is seen on a log-step axis), or a list of such
-        schedules, evaluated at the union of their steps: ``["log", 100]`` reads early
-        events to a fraction ``max_iter^(1/99) − 1`` of their step (14% at 700,000
-        steps) and late ones to 100 steps. Step 0 (the
-        initialisation) and step ``max_iter`` (the final state) are always included.
-
-    Returns
-    -------
-    steps : ndarray of shape (n_evaluations,)
-        Sorted, unique steps in ``[0, max_iter]``.
-
-    Raises
-    ------
-    ValueError
-        If ``eval_every`` is neither a positive int nor ``"log"``, nor a non-empty list
-        of them.
-
-    Examples
-    --------
-    >>> from grokbeyond.models import evaluation_steps
-    >>> evaluation_steps(1000, ["log", 250])[-8:].tolist()
-    [658, 705, 750, 756, 811, 870, 933, 1000]
-    """
-    if isinstance(eval_every, (list, tuple)):
-        if not eval_every or any(isinstance(schedule, (list, tuple)) for schedule in eval_every):
-            raise InputError(f"eval_every must be a positive int, 'log' or a non-empty list of them; got {eval_every!r}.")
-        return np.unique(np.concatenate([evaluation_steps(max_iter, schedule) for schedule in eval_every]))
-    if isinstance(eval_every, str):
-        if eval_every != "log":
-            raise InputError(f"eval_every must be a positive int or 'log'; got {eval_every!r}.")
-        grid = np.geomspace(1, max(max_iter, 1), _N_LOG_STEPS).round()
-        steps = np.concatenate([np.arange(min(10, max_iter) + 1), grid, [max_iter]])
-    else:
-        eval_every = check_number(eval_every, "eval_every", Integral, min_val=1)
-        steps = np.concatenate([np.arange(0, max_iter + 1, eval_every), [max_iter]])
-    steps = np.unique(steps.astype(np.int64))
-    return steps[steps <= max_iter]
 
 
 class TrajectoryEstimator(BaseEstimator):

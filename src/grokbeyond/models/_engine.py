@@ -8,8 +8,9 @@ optimiser (SGD, Adam), is the one it would have alone. Each replicate is built b
 own estimator from its own data and its own ``torch.Generator``, and draws its
 minibatch order (and a stochastic family's noise) from that generator during
 training, so a run's result does not depend on which batch it ran in.
-``TrajectoryEstimator.fit`` is the case R = 1; :func:`fit_replicates` is the
-notebook entry and :func:`fit_batched` the harness's.
+``TrajectoryEstimator.fit`` is the case R = 1; :func:`~grokbeyond.models.fit_replicates`
+is the notebook entry and :func:`~grokbeyond.models.fit_batched` the harness's (both in
+:mod:`._batched`); what is recorded, and how, is :mod:`._recording`'s.
 """
 
 from __future__ import annotations
@@ -20,23 +21,15 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import clone
-from sklearn.utils import Bunch
 
 from .._progress import progress_bar
 from .._random import torch_generator
 from ..exceptions import InputError, NumericalError
+from ._recording import HISTORY_COLUMNS, RUNAWAY, _Recorder, _record, evaluation_steps
 from ._warm import replicate_state, warm_start, warm_state
 
-__all__ = ["HISTORY_COLUMNS", "NumericalError", "fit_batched", "fit_replicates"]
+__all__ = ["HISTORY_COLUMNS", "NumericalError", "fit_members"]
 
-HISTORY_COLUMNS = ("step", "split", "objective", "data_fit", "complexity", "loss", "error")
-"""Columns every ``history_`` has; classifiers add ``accuracy``, families add their own."""
-
-#: A recorded objective past RUNAWAY × (1 + |its first recorded value|) fails the fit of a family
-#: that minimises it (``_runaway_check``): gradient descent that diverges (too large a step) is
-#: reported, not recorded up to an overflow. The RFM does not minimise its objective (its RKHS
-#: norm can jump by 10¹² for one iteration and come back) and is not checked.
-RUNAWAY = 1e10
 
 
 # ---- the optimiser step ------------------------------------------------------------
@@ -102,94 +95,6 @@ def _take(X, index, rows):
     return X[rows, index]
 
 
-# ---- recording -----------------------------------------------------------------------
-class _Recorder:
-    """Collects the recorded terms as arrays, one record per evaluated (step, split)."""
-
-    def __init__(self, n_replicates: int):
-        self.records: list[tuple[int, str, dict[str, np.ndarray]]] = []
-        self.failed_at = np.full(n_replicates, -1)  # the step a replicate failed at (-1: never)
-        self.bound = None  # the runaway bound of each replicate's objective, set at its first record
-
-    def add(self, step, split, terms):
-        # Copies: a quantity may be a live parameter (linear weights), updated in place later.
-        values = {name: value.detach().cpu().numpy().copy() for name, value in terms.items()}
-        self.records.append((step, split, values))
-
-    def postfix(self) -> dict[str, str]:
-        """The last evaluation's accuracy (or error) per split, of replicate 0."""
-        last = self.records[-2:] if len(self.records) > 1 and self.records[-1][0] == self.records[-2][0] else self.records[-1:]
-        key = "accuracy" if "accuracy" in last[-1][2] else "error"
-        return {f"{split}_{key}": f"{values[key][0]:.3f}" for _, split, values in last}
-
-    def frame(self, replicate: int, first: int = 0) -> pd.DataFrame:
-        """The history of one replicate, up to its failure: one column per recorded name
-        (``name_i`` for a per-dimension quantity), stacked across records at once (the
-        records from ``first`` on)."""
-        kept = [record for record in self.records[first:]
-                if not 0 <= self.failed_at[replicate] <= record[0]]
-        if not kept:
-            return pd.DataFrame(columns=list(HISTORY_COLUMNS))
-        names = list(dict.fromkeys(name for _, _, values in kept for name in values))
-        data = {"step": np.array([step for step, _, _ in kept], dtype=np.int64),
-                "split": [split for _, split, _ in kept]}
-        for name in names:
-            shape = next(values[name].shape[1:] for _, _, values in kept if name in values)
-            missing = np.full(shape, np.nan)
-            column = np.stack([values[name][replicate] if name in values else missing for _, _, values in kept])
-            if column.ndim == 1:
-                data[name] = column
-            else:
-                data.update({f"{name}_{i}": column[:, i] for i in range(column.shape[1])})
-        frame = pd.DataFrame(data)
-        front = [c for c in (*HISTORY_COLUMNS, "accuracy") if c in frame]
-        frame = frame[front + [c for c in frame.columns if c not in front]]
-        frame["split"] = frame["split"].astype("category")
-        return frame
-
-
-def _evaluated(engine, terms, X, y, *, train):
-    """Detached terms: those of the training pass when given, else a fresh evaluation."""
-    with torch.no_grad():
-        if terms is None:
-            terms = engine._evaluation_terms(X, y, train=train)
-        return {name: value.detach() for name, value in terms.items()}
-
-
-def _record(engine, recorder, step, train_terms, X, y, test) -> bool:
-    """Record the step's train (and test) rows; return whether any replicate is left.
-
-    A replicate whose train objective is not finite, or has run away past
-    ``RUNAWAY × (1 + |its first recorded value|)``, fails at this step: its rows from
-    here on are dropped, and (in a batch) its parameters are zeroed at every evaluation
-    so that the model quantities of the others (a spectral norm, say) can still be
-    computed.
-    """
-    train_terms = _evaluated(engine, train_terms, X, y, train=True)
-    objective = train_terms["objective"].cpu().numpy().astype(np.float64)
-    if recorder.bound is None:
-        recorder.bound = RUNAWAY * (1.0 + np.abs(objective)) if engine._runaway_check else np.full_like(objective, np.inf)
-    with np.errstate(invalid="ignore"):
-        bad = ~(np.isfinite(objective) & (objective <= recorder.bound)) & (recorder.failed_at < 0)
-    recorder.failed_at[bad] = step
-    if (recorder.failed_at >= 0).all():
-        return False
-    failed = recorder.failed_at >= 0
-    if failed.any():  # at every evaluation: a failed replicate's updates stay non-finite
-        with torch.no_grad():
-            for tensor in engine._parameters().values():
-                tensor[torch.from_numpy(failed).to(tensor.device)] = 0.0
-    with torch.no_grad():
-        quantities = engine._model_quantities()
-    recorder.add(step, "train", {**train_terms, **quantities})
-    if test is not None:
-        test_terms = _evaluated(engine, None, *test, train=False)
-        test_terms.update({name: train_terms[name] for name in engine._model_terms})
-        test_terms["objective"] = test_terms["data_fit"] + test_terms["complexity"] + engine._objective_constant
-        recorder.add(step, "test", {**test_terms, **quantities})
-    return True
-
-
 # ---- the loop ------------------------------------------------------------------------
 def _train(engine, X, y, test, generators, recorder, progress, callbacks=(), warm=None):
     """Train ``engine`` with each replicate's (training, evaluation) generator pairs
@@ -230,8 +135,6 @@ def _steps(engine, X, y, test, generators, recorder, progress, callbacks=(), war
     position, recording from the next evaluation on. Returns ``(step, error, state)``:
     the last step, the numerical error or None, and the state to continue from.
     """
-    from ._base import evaluation_steps  # noqa: PLC0415 - the base imports this module
-
     start = 0 if warm is None else warm["step"]
     end = start + int(engine.max_iter)
     record_at = (start + evaluation_steps(int(engine.max_iter), engine.eval_every)).tolist()
@@ -383,175 +286,3 @@ def fit_members(members, data, callbacks=()) -> list[NumericalError | None]:
                                                 data[r])
             outcomes.append(None)
     return outcomes
-
-
-def fit_batched(estimators, datasets) -> list[NumericalError | None]:
-    """Fit several estimators of one family as one batched model, in place.
-
-    Each estimator is one replicate: its own ``random_state``, its own data, and its
-    own values of the family's replicate parameters (``_replicate_params``, e.g.
-    ``init_scale``); every other parameter, and every data shape, must agree. A family
-    that cannot batch (``_batchable`` is False) fits its estimators one after another.
-
-    Parameters
-    ----------
-    estimators : sequence of TrajectoryEstimator
-        Unfitted or fitted estimators of one class; refitted in place.
-    datasets : sequence of tuple
-        One ``(X, y)`` or ``(X, y, eval_set)`` per estimator, as ``fit`` takes them.
-
-    Returns
-    -------
-    list of NumericalError or None
-        Per estimator: None if it is fitted, else the error of its numerical failure
-        (with the rows recorded before it); one failure leaves the others fitted.
-
-    Raises
-    ------
-    ValueError
-        If the estimators are of different classes, differ in a parameter that is not
-        a replicate parameter, or their data differ in shape or classes; or on any
-        invalid input, as ``fit`` raises it.
-    """
-    estimators = list(estimators)
-    if len(estimators) != len(datasets) or not estimators:
-        raise InputError(f"fit_batched needs one dataset per estimator; got {len(estimators)} "
-                         f"estimators and {len(datasets)} datasets.")
-    lead = estimators[0]
-    _check_compatible(estimators)
-    from ._base import _snapshot  # noqa: PLC0415 - the base imports this module
-
-    before = [_snapshot(member) for member in estimators]  # a failed fit leaves its estimator as it was
-    try:
-        prepared = [member._prepare_fit(*_unpack(dataset)) for member, dataset in zip(estimators, datasets)]
-        if not lead._batchable or len(estimators) == 1:
-            outcomes = [fit_members([member], [tensors])[0] for member, tensors in zip(estimators, prepared)]
-        else:
-            _check_shapes(estimators, prepared)
-            outcomes = fit_members(estimators, prepared)
-    except BaseException:
-        for member, state in zip(estimators, before):
-            member._restore(state)
-        raise
-    for member, state, outcome in zip(estimators, before, outcomes):
-        if outcome is not None:
-            member._restore(state)
-    return outcomes
-
-
-def _unpack(dataset):
-    if not isinstance(dataset, (tuple, list)) or len(dataset) not in (2, 3):
-        raise InputError("each dataset must be (X, y) or (X, y, eval_set).")
-    return (*dataset, None) if len(dataset) == 2 else tuple(dataset)
-
-
-def shared_params(estimator) -> dict:
-    """The parameters the replicates of one batch must share: all but ``random_state``,
-    ``verbose`` and the family's replicate parameters."""
-    free = {"random_state", "verbose", *estimator._replicate_params}
-    return {k: v for k, v in estimator.get_params(deep=False).items() if k not in free}
-
-
-def _check_compatible(estimators):
-    lead = estimators[0]
-    reference = shared_params(lead)
-    for member in estimators[1:]:
-        if type(member) is not type(lead):
-            raise InputError(f"replicates must be of one class; got {type(lead).__name__} "
-                             f"and {type(member).__name__}.")
-        params = shared_params(member)
-        differing = sorted(k for k in reference if not _same(reference[k], params[k]))
-        if differing:
-            raise InputError(f"replicates of {type(lead).__name__} may differ only in random_state and "
-                             f"{sorted(lead._replicate_params)}; they differ in {differing}.")
-
-
-def _same(a, b) -> bool:
-    try:
-        return bool(np.array_equal(np.asarray(a, dtype=object), np.asarray(b, dtype=object)))
-    except Exception:  # noqa: BLE001 - incomparable values differ
-        return a is b
-
-
-def _check_shapes(estimators, prepared):
-    def signature(member, tensors):
-        X, y, test = tensors
-        classes = tuple(getattr(member, "classes_", ()))
-        return X.shape, y.shape, None if test is None else (test[0].shape, test[1].shape), classes
-
-    first = signature(estimators[0], prepared[0])
-    for member, tensors in zip(estimators[1:], prepared[1:]):
-        if signature(member, tensors) != first:
-            raise InputError("replicates must share data shapes and classes; got "
-                             f"{first} and {signature(member, tensors)}.")
-
-
-def fit_replicates(estimator, X, y, *, eval_set=None, random_state=None, **replicate_params):
-    """Fit several replicates of one estimator at once (seeds, initialisations).
-
-    The replicates train as one batched model when the family can batch (linear,
-    logistic, MLP, Bayesian MLP), else one after another (the GPs, the RFM); either way each
-    replicate's trajectory is the one ``estimator.set_params(...).fit(X, y)`` gives.
-
-    Parameters
-    ----------
-    estimator : TrajectoryEstimator
-        The template; it is cloned, not fitted.
-    X, y, eval_set
-        As ``fit`` takes them, shared by every replicate.
-    random_state : sequence of int
-        One seed per replicate.
-    **replicate_params : sequence
-        Further per-replicate values of the family's replicate parameters
-        (``estimator._replicate_params``, e.g. ``init_scale=[0.5, 1.0]``), each as
-        long as ``random_state``.
-
-    Returns
-    -------
-    sklearn.utils.Bunch
-        ``estimators``: the fitted clones, one per replicate; ``history``: one
-        DataFrame of every replicate's trajectory with a ``replicate`` column (the
-        position in ``estimators``) and a column per varying parameter.
-
-    Raises
-    ------
-    ValueError
-        If ``random_state`` is not a non-empty sequence, a replicate parameter has
-        another length or is not one of the family's, or on invalid input.
-    NumericalError
-        If a replicate fails; its message names the replicate.
-
-    Examples
-    --------
-    >>> from grokbeyond.datasets import make_decoy_linear
-    >>> from grokbeyond.models import LinearRegression, fit_replicates
-    >>> data = make_decoy_linear(random_state=0)
-    >>> fits = fit_replicates(LinearRegression(max_iter=100, eval_every=50),
-    ...                       data.X_train, data.y_train, random_state=[0, 1, 2])
-    >>> fits.history.groupby("replicate").size().tolist()
-    [3, 3, 3]
-    """
-    seeds = list(random_state) if isinstance(random_state, (list, tuple, np.ndarray, range)) else None
-    if not seeds:
-        raise InputError("random_state must be a non-empty sequence of seeds, one per replicate.")
-    unknown = sorted(set(replicate_params) - set(estimator._replicate_params))
-    if unknown:
-        raise InputError(f"{type(estimator).__name__} cannot vary {unknown} across replicates; "
-                         f"its replicate parameters are {sorted(estimator._replicate_params)}.")
-    for name, values in replicate_params.items():
-        if len(values) != len(seeds):
-            raise InputError(f"{name} has {len(values)} values for {len(seeds)} replicates.")
-    members = [clone(estimator).set_params(random_state=seed, **{k: v[r] for k, v in replicate_params.items()})
-               for r, seed in enumerate(seeds)]
-    outcomes = fit_batched(members, [(X, y, eval_set)] * len(members))
-    for r, outcome in enumerate(outcomes):
-        if outcome is not None:
-            raise NumericalError(f"replicate {r}: {outcome}", step=outcome.step, history=outcome.history)
-    frames = []
-    for r, member in enumerate(members):
-        frame = member.history_.assign(replicate=r, random_state=seeds[r],
-                                       **{k: [v[r]] * len(member.history_) for k, v in replicate_params.items()})
-        frames.append(frame)
-    history = pd.concat(frames, ignore_index=True)
-    history["split"] = history["split"].astype("category")
-    return Bunch(estimators=members, history=history)
