@@ -112,9 +112,9 @@ def make_modular_arithmetic(
     overfitting on small algorithmic datasets", appendix A.1.1) and the six tasks of
     Miller et al. (2023, sec. 4.2, experiment E8):
 
-    ========== =====================  ==========================
+    ========== ====================== ==================================
     name       label                  domain
-    ========== =====================  ==========================
+    ========== ====================== ==================================
     add        a + b mod p            a, b in [0, p)
     sub        a − b mod p            a, b in [0, p)
     mul        a · b mod p            a, b in [0, p)
@@ -122,7 +122,7 @@ def make_modular_arithmetic(
     x2_xy_y2   a² + ab + b² mod p     a, b in [0, p)
     x2_xy_y2_x a² + ab + b² + a mod p a, b in [0, p)
     xyx        a · b · a mod p        a, b in [0, p)
-    ========== =====================  ==========================
+    ========== ====================== ==================================
 
     The input is ``one-hot(a) ‖ one-hot(b)``, 2p dimensions.
 

@@ -21,7 +21,7 @@ __all__ = ["BayesianMLP"]
 class BayesianMLP(TrajectoryClassifier):
     """Bayesian neural network with one ReLU hidden layer, trained by stochastic variational inference.
 
-    The network ``logits = relu(X W₁ + b₁) W₂ + b₂`` has a N(0, ``prior_scale``²) prior on
+    The network ``logits = relu(X W₁ + b₁) W₂ + b₂`` has a N(0, ``prior_scale ** 2``) prior on
     every weight and bias and a mean-field Gaussian variational posterior
     q(θ) = ∏ N(θᵢ; μᵢ, sᵢ²), the Bayesian network of Miller, O'Neill & Bui (2023,
     sec. 4.3, experiment E11). The model and the guide are pyro programs
