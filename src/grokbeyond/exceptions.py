@@ -57,6 +57,20 @@ class NumericalError(RuntimeError):
         objective is not finite.
     history : pandas.DataFrame
         The ``history_`` rows recorded before the failure, so a sweep can store them.
+
+    Examples
+    --------
+    A step far too large for the data: the objective runs away, and ``fit`` says where.
+
+    >>> import numpy as np
+    >>> from grokbeyond.exceptions import NumericalError
+    >>> from grokbeyond.models import LinearRegression
+    >>> X = np.random.default_rng(0).normal(size=(20, 3)) * 100
+    >>> try:
+    ...     LinearRegression(lr=1.0, max_iter=50, random_state=0).fit(X, X[:, 0])
+    ... except NumericalError as err:
+    ...     print(err.step, len(err.history) > 0)
+    1 True
     """
 
     def __init__(self, message: str, *, step: int, history):
@@ -71,12 +85,58 @@ class StoreWriteError(OSError):
 
     It is not one run's failure, so it ends the sweep (every run already stored is kept;
     a rerun does what is left). ``filename`` is the path that could not be written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from grokbeyond.exceptions import StoreWriteError
+    >>> from grokbeyond.harness import check_writable
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     not_a_folder = pathlib.Path(tmp, "results")
+    ...     _ = not_a_folder.write_text("")
+    ...     try:
+    ...         check_writable(not_a_folder)
+    ...     except StoreWriteError as err:
+    ...         print(pathlib.Path(err.filename).name)
+    results
     """
 
 
 class StoreWarning(UserWarning):
-    """A file in a results store that is not a readable run file, named and skipped."""
+    """A file in a results store that is not a readable run file, named and skipped.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, warnings
+    >>> from grokbeyond.exceptions import StoreWarning
+    >>> from grokbeyond.harness import load_results
+    >>> with tempfile.TemporaryDirectory() as store:
+    ...     _ = pathlib.Path(store, "0123456789abcdef.parquet").write_text("not parquet")
+    ...     with warnings.catch_warnings(record=True) as caught:
+    ...         warnings.simplefilter("always")
+    ...         histories, runs = load_results(store)
+    >>> caught[0].category is StoreWarning, len(runs)
+    (True, 0)
+    """
 
 
 class MetricWarning(UserWarning):
-    """A metric that is NaN at every recorded step of the split grokking is read from."""
+    """A metric that is NaN at every recorded step of the split grokking is read from.
+
+    Without the warning such a run would read as censored (never generalised) without a
+    word.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import pandas as pd
+    >>> from grokbeyond import detect_grokking
+    >>> from grokbeyond.exceptions import MetricWarning
+    >>> history = pd.DataFrame({"step": [0, 0, 10, 10], "split": ["train", "test"] * 2,
+    ...                         "accuracy": [0.5, float("nan"), 1.0, float("nan")]})
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     result = detect_grokking(history)
+    >>> caught[0].category is MetricWarning, result.generalisation_censored
+    (True, True)
+    """

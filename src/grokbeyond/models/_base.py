@@ -151,6 +151,21 @@ class TrajectoryEstimator(BaseEstimator):
     data or the presence of an ``eval_set`` raise ``InputError``. A fit stopped by a
     callback continues from the step it stopped at; :func:`fit_batched` continues
     replicates stopped at one step. ``clone`` starts afresh.
+
+    Examples
+    --------
+    Every family shares the base's parameters and its ``history_``; a new family is
+    written on :class:`TrajectoryClassifier` (see its example) or
+    :class:`TrajectoryRegressor`.
+
+    >>> from grokbeyond.models import LogisticRegression, TrajectoryEstimator
+    >>> from grokbeyond.datasets import make_sparse_parity
+    >>> data = make_sparse_parity(n_bits=6, k=1, n_train=100, n_test=50, random_state=0)
+    >>> clf = LogisticRegression(max_iter=40, eval_every=20, random_state=0)
+    >>> clf.fit(data.X_train, data.y_train, eval_set=(data.X_test, data.y_test)).n_iter_
+    40
+    >>> isinstance(clf, TrajectoryEstimator), clf.history_[["step", "split"]].values.tolist()[-2:]
+    (True, [[40, 'train'], [40, 'test']])
     """
 
     #: Full batch unless a family makes ``batch_size`` a parameter.

@@ -42,6 +42,20 @@ def fit_batched(estimators, datasets) -> list[NumericalError | None]:
         If the estimators are of different classes, differ in a parameter that is not
         a replicate parameter, or their data differ in shape or classes; or on any
         invalid input, as ``fit`` raises it.
+
+    Examples
+    --------
+    Three seeds trained as one batched model; each estimator ends as its own ``fit``
+    would leave it.
+
+    >>> from grokbeyond.datasets import make_sparse_parity
+    >>> from grokbeyond.models import LogisticRegression, fit_batched
+    >>> data = make_sparse_parity(n_bits=6, k=1, n_train=100, n_test=50, random_state=0)
+    >>> runs = [LogisticRegression(max_iter=50, eval_every=10, random_state=seed) for seed in range(3)]
+    >>> fit_batched(runs, [(data.X_train, data.y_train, (data.X_test, data.y_test))] * 3)
+    [None, None, None]
+    >>> [run.n_iter_ for run in runs]
+    [50, 50, 50]
     """
     estimators = list(estimators)
     if len(estimators) != len(datasets) or not estimators:

@@ -26,6 +26,36 @@ class TrajectoryClassifier(ClassifierMixin, TrajectoryEstimator):
     (R, n_samples, n_classes), or, if it has no probabilities (a kernel machine on
     one-hot targets), ``_decision_function(X)`` of the same shape; the public
     ``predict_proba`` / ``decision_function`` exists for the one it implements.
+
+    Examples
+    --------
+    A family in a few lines: softmax regression, its objective split into the mean
+    cross-entropy and an ℓ2 complexity term (the example gallery registers a fuller one).
+
+    >>> import numpy as np
+    >>> import torch
+    >>> from grokbeyond.models import TrajectoryClassifier
+    >>> class Softmax(TrajectoryClassifier):
+    ...     def __init__(self, *, alpha=1e-3, lr=0.5, max_iter=100, eval_every=10, warm_start=False,
+    ...                  random_state=None, verbose=False):
+    ...         self.alpha, self.lr, self.max_iter, self.eval_every = alpha, lr, max_iter, eval_every
+    ...         self.warm_start, self.random_state, self.verbose = warm_start, random_state, verbose
+    ...     def _build(self, X, y, generator):  # X: (R, n, d), one replicate per batched run
+    ...         self.weights_ = torch.zeros(X.shape[0], X.shape[2], len(self.classes_), dtype=X.dtype,
+    ...                                     device=X.device, requires_grad=True)
+    ...     def _make_optimizer(self):
+    ...         return torch.optim.SGD([self.weights_], lr=self.lr)
+    ...     def _predict_proba(self, X):
+    ...         return torch.softmax(X @ self.weights_, -1)
+    ...     def _terms(self, X, y, *, train):
+    ...         complexity = self.alpha * self.weights_.square().sum((1, 2))
+    ...         return self._cross_entropy_terms(torch.log_softmax(X @ self.weights_, -1), y, complexity)
+    >>> X = np.random.default_rng(0).normal(size=(60, 2))
+    >>> clf = Softmax(random_state=0).fit(X, (X[:, 0] > 0).astype(int))
+    >>> clf.history_.columns[:8].tolist()
+    ['step', 'split', 'objective', 'data_fit', 'complexity', 'loss', 'error', 'accuracy']
+    >>> clf.score(X, (X[:, 0] > 0).astype(int)) > 0.95
+    True
     """
 
     def _target_dtype(self):
@@ -153,6 +183,17 @@ class TrajectoryRegressor(RegressorMixin, TrajectoryEstimator):
     """Base class of grokbeyond's regressors: numeric targets, ``predict``, R² ``score``.
 
     A family implements ``_predict(X)`` returning a tensor of shape (R, n_samples).
+
+    Examples
+    --------
+    Every regressor family is one; its ``score`` is scikit-learn's R².
+
+    >>> import numpy as np
+    >>> from grokbeyond.models import LinearRegression, TrajectoryRegressor
+    >>> X = np.random.default_rng(0).normal(size=(50, 3))
+    >>> reg = LinearRegression(lr=0.05, noise_variance=1.0, max_iter=300, random_state=0).fit(X, X @ [1.0, -2.0, 0.5])
+    >>> isinstance(reg, TrajectoryRegressor), round(reg.score(X, X @ [1.0, -2.0, 0.5]), 2)
+    (True, 1.0)
     """
 
     _y_numeric = True

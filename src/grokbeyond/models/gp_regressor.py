@@ -342,6 +342,18 @@ def mll_landscape(X, y, log_lengthscales, log_outputscales, *, noise=0.01, mean=
     ------
     ValueError
         For NaN inputs, mismatched lengths or a non-positive noise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from grokbeyond.models import mll_landscape
+    >>> X = np.linspace(0, 1, 20)[:, None]
+    >>> landscape = mll_landscape(X, np.sin(6 * X[:, 0]), np.linspace(-4, 1, 11), np.linspace(-2, 2, 9))
+    >>> landscape.shape
+    (99, 5)
+    >>> best = landscape.loc[landscape["objective"].idxmin()]
+    >>> bool(-4 < best["log_lengthscale"] < 1)
+    True
     """
     X = check_array(X, dtype=np.float64)
     y = check_array(y, ensure_2d=False, dtype=np.float64)

@@ -54,7 +54,20 @@ def notsawo_delay(lr, beta, constant=1.0):
 
 
 class SlopeFit(NamedTuple):
-    """A least-squares fit of ``log Δt = intercept + slope · log(lr · weight_decay)``."""
+    """A least-squares fit of ``log Δt = intercept + slope · log(lr · weight_decay)``.
+
+    Returned by :func:`fit_delay_slope` (and :func:`line_fit`); ``low`` and ``high`` bound
+    the slope's confidence interval.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from grokbeyond.theory import fit_delay_slope
+    >>> lr, wd = np.repeat([0.1, 0.2, 0.4], 3), np.tile([1e-3, 2e-3, 4e-3], 3)
+    >>> fit = fit_delay_slope(lr, wd, 7.0 / (lr * wd) * np.exp(0.1 * np.sin(np.arange(9))))
+    >>> bool(fit.low < -1 < fit.high), fit.n_runs
+    (True, 9)
+    """
 
     slope: float
     low: float  #: lower end of the slope's interval
@@ -190,6 +203,17 @@ class NormDelayFit(NamedTuple):
     V★ is kept as its logarithm: where ‖θ_mem‖² hardly varies between runs, κ and V★
     trade off (the prediction tends to ``c / (lr·wd)``) and V★ may be far below any
     float; the prediction stays finite.
+
+    Examples
+    --------
+    Delays made by :func:`norm_delay` itself are fitted back:
+
+    >>> import numpy as np
+    >>> from grokbeyond.theory import fit_norm_delay, norm_delay
+    >>> norm_sq, lr, wd = np.array([4.0, 9.0, 16.0, 25.0]), np.full(4, 0.1), np.array([1e-3, 2e-3, 1e-3, 2e-3])
+    >>> fit = fit_norm_delay(norm_sq, lr, wd, norm_delay(norm_sq, lr, wd, kappa=2.0, target=1.0))
+    >>> round(fit.kappa, 3), round(fit.target, 3)
+    (2.0, 1.0)
     """
 
     kappa: float
