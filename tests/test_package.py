@@ -81,3 +81,23 @@ def test_no_import_cycles():
         if module not in state:
             visit(module, [module])
     assert not cycle, " -> ".join(cycle)
+
+
+PUBLIC_PACKAGES = ("grokbeyond", "grokbeyond.datasets", "grokbeyond.models", "grokbeyond.grokking", "grokbeyond.theory",
+                   "grokbeyond.harness", "grokbeyond.report", "grokbeyond.reproduce", "grokbeyond.registry",
+                   "grokbeyond.exceptions")
+
+
+def test_every_public_class_and_function_has_an_examples_section():
+    # numpydoc's Examples section, run by the doctests; constants (tuples, ints, strings) have none.
+    import importlib
+    import inspect
+
+    missing = set()
+    for package in PUBLIC_PACKAGES:
+        module = importlib.import_module(package)
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if (inspect.isclass(obj) or inspect.isfunction(obj)) and "Examples\n--------" not in inspect.getdoc(obj):
+                missing.add(f"{obj.__module__}.{obj.__qualname__}")
+    assert not missing, sorted(missing)
