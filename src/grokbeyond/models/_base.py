@@ -47,11 +47,14 @@ class TrajectoryEstimator(BaseEstimator):
     ``"float64"``) are read from the base's defaults unless a family makes them
     constructor parameters.
 
-    ``device`` places the fit's tensors, its random generators and its replicate
-    batches on one torch device: a family makes every tensor on the device of the
-    training tensors it is given (``X.device``) or of its generator, never on torch's
-    default device (``tests/models/test_contract.py`` checks this with the default set
-    to ``"meta"``).
+    ``device`` (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``) places the fit's
+    tensors, its random generators and its replicate batches on one torch device; the
+    fitted attributes stay there, and ``history_`` and predictions come back as NumPy. A
+    device's random streams differ from the CPU's, so a run's trajectory depends on its
+    device. A family makes every tensor on the device of the training tensors it is
+    given (``X.device``) or of its generator, never on torch's default device
+    (``tests/models/test_contract.py`` checks this with the default set to ``"meta"``).
+    Only CPU runs are tested: GPU runs are untested until a GPU result is recorded.
 
     ``fit`` runs ``max_iter`` optimisation steps and records ``history_``, a tidy
     DataFrame with one row per evaluated step and split and the columns

@@ -82,11 +82,8 @@ class LinearRegression(TrajectoryRegressor):
         no such column.
     eval_every : int, "log" or list of them, default=1
     device : str or torch.device, default="cpu"
-        The torch device of the fit's tensors, its random generators and its replicate
-        batches (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``); the fitted attributes
-        stay there and predictions are returned as NumPy arrays. A device's random streams
-        differ from the CPU's, so a run's trajectory depends on its device. Only CPU runs
-        are tested; GPU runs are untested until a GPU result is recorded.
+        Where the fit's tensors and random generators live (``"cuda"``, ``"mps"``, ...);
+        see :class:`~grokbeyond.models.TrajectoryEstimator` (GPU runs are untested).
     warm_start : bool, default=False
         When True, ``fit`` continues the last fit (if it too had ``warm_start=True``)
         for another ``max_iter`` steps instead of starting again, and ``history_`` goes
