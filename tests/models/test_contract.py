@@ -11,7 +11,7 @@ import torch
 from sklearn.base import clone, is_regressor
 from sklearn.exceptions import NotFittedError
 
-from grokbeyond.models import HISTORY_COLUMNS, GPClassifier, TrajectoryClassifier, TrajectoryRegressor, evaluation_steps
+from grokbeyond.models import HISTORY_COLUMNS, TrajectoryClassifier, TrajectoryRegressor, evaluation_steps
 from grokbeyond.registry import all_families
 
 FAMILIES = all_families()
@@ -184,17 +184,10 @@ def test_a_warm_started_fit_continues_the_fit_it_follows(family):
     assert model.n_iter_ == STEPS
     model.fit(X, y, eval_set=(X_test, y_test))
     assert model.n_iter_ == 2 * STEPS
-    boundary = model.history_["step"] == STEPS
-    # The first fit recorded step 4 as its last, evaluated without a training pass; the whole
-    # fit recorded it from its training pass. The GPs' two paths round differently (the
-    # classifier's KL by ~1e-5 relative in float32, the regressor by ~1e-16); every other row,
-    # and every other family, is bit-exact.
-    pd.testing.assert_frame_equal(model.history_[~boundary], whole.history_[~boundary], check_exact=True)
-    if model._exact_continuation:
-        pd.testing.assert_frame_equal(model.history_[boundary], whole.history_[boundary], check_exact=True)
-    else:
-        pd.testing.assert_frame_equal(model.history_[boundary], whole.history_[boundary], check_exact=False,
-                                      rtol=1e-4 if isinstance(model, GPClassifier) else 1e-12)
+    # Bit-exact, the boundary row (step 4, the first fit's last) included: a fit's last train
+    # row comes from the training pass's path, as the whole fit's step 4 does (evaluated without
+    # it, the GP classifier's KL rounded ~1e-5 apart in float32).
+    pd.testing.assert_frame_equal(model.history_, whole.history_, check_exact=True)
     method = "predict_proba" if hasattr(model, "predict_proba") else "predict"
     np.testing.assert_array_equal(getattr(model, method)(X_test), getattr(whole, method)(X_test))
     cold = clone(estimator).fit(X, y).fit(X, y)  # without warm_start a refit starts again

@@ -18,11 +18,10 @@ def _path(results_dir, run_id) -> Path:
 
 
 def _segmentable(estimator) -> bool:
-    """Whether training in segments records exactly what one fit does: an integer
-    ``eval_every`` (segments end on evaluated steps) and a family whose continued fit is
-    exact (``_exact_continuation``)."""
+    """Whether training in segments records exactly what one fit does: with an integer
+    ``eval_every`` (segments end on evaluated steps)."""
     every = estimator.eval_every
-    return isinstance(every, Integral) and not isinstance(every, bool) and estimator._exact_continuation
+    return isinstance(every, Integral) and not isinstance(every, bool)
 
 
 def _load(results_dir, run_id, estimator):
@@ -64,9 +63,8 @@ def fit_checkpointed(estimators, datasets, *, results_dir, run_ids, every: int |
 
     The segments end on evaluated steps (``every`` is rounded up to a multiple of
     ``eval_every``) and continue the fit exactly (``warm_start``), so a run trained in
-    segments, killed and resumed records what one uninterrupted fit records. A family
-    whose continued fit is not exact (the GP classifier, by float32 rounding of its
-    last row) or a non-integer ``eval_every`` (``"log"``) trains in one piece. Runs
+    segments, killed and resumed records what one uninterrupted fit records. A run with
+    a non-integer ``eval_every`` (``"log"``) trains in one piece. Runs
     whose checkpoints stopped at different steps train as separate batches.
 
     Parameters

@@ -147,9 +147,9 @@ class TrajectoryEstimator(BaseEstimator):
     the random streams of training and evaluation (minibatch order and position, noise
     draws), the runaway bounds. The next ``fit`` (still ``warm_start=True``) trains
     another ``max_iter`` steps from there and ``history_`` goes on from step ``n_iter_``:
-    fit(a) then fit(b) records fit(a + b) when an integer ``eval_every`` divides ``a``
-    (exactly, except that the GPs' row at step ``a`` rounds differently, their last row
-    of a fit being evaluated without a training pass). Only ``max_iter``,
+    fit(a) then fit(b) records exactly fit(a + b) when an integer ``eval_every`` divides
+    ``a`` (a full-batch fit records its last train row from the training pass's own
+    path, as the continuing fit's first step would). Only ``max_iter``,
     ``eval_every`` and ``verbose`` may change in between; other parameters, the training
     data or the presence of an ``eval_set`` raise ``InputError``. A fit stopped by a
     callback continues from the step it stopped at; :func:`fit_batched` continues
@@ -270,10 +270,6 @@ class TrajectoryEstimator(BaseEstimator):
     #: Columns ``_complete_history`` computes from the whole trajectory (recomputed when a
     #: fit is continued).
     _completed_columns: tuple[str, ...] = ()
-    #: Whether fit(a) then a continued fit(b) records exactly fit(a + b) (a checkpointed
-    #: run is then the run); the GPs' last row of a fit, evaluated without a training
-    #: pass, rounds differently (1e-5 in the classifier's float32, 1e-16 in the regressor).
-    _exact_continuation = True
 
     def _check_params(self) -> None:
         """Validate the family's own parameters (raise ValueError / TypeError)."""

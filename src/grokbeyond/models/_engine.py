@@ -176,6 +176,10 @@ def _steps(engine, X, y, test, generators, recorder, progress, callbacks=(), war
                         else:
                             objective = engine._objective(Xb, yb)
                         objective.sum().backward()
+                elif record and record_pass and not closed_form and batches.batch_size is None:
+                    # The fit's last row from the training pass's own path (no update follows):
+                    # the row a continued fit's first step would compute, bit for bit.
+                    train_terms = engine._terms(X, y, train=True)
                 if record:
                     first = len(recorder.records)
                     if not _record(engine, recorder, step, train_terms, X, y, test):

@@ -208,9 +208,6 @@ class GPClassifier(TrajectoryClassifier):
 
     _numerical_errors = (NotPSDError, NanError)
     _model_terms = ("complexity", "kl")
-    # A fit's last row is evaluated without a training pass; in float32 its KL rounds ~1e-5
-    # apart from the same step's row recorded mid-fit, so a continued fit is not bit-exact.
-    _exact_continuation = False
 
     def __init__(
         self,

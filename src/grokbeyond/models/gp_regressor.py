@@ -158,9 +158,6 @@ class GPRegressor(TrajectoryRegressor):
     _numerical_errors = (NotPSDError, NanError)
     _objective_constant = _HALF_LOG_2PI
 
-    # A fit's last row is evaluated without a training pass: ~1e-16 apart from the same
-    # step's row recorded mid-fit, so a continued fit is exact only to rounding.
-    _exact_continuation = False
 
     def __init__(
         self,
