@@ -122,14 +122,17 @@ def forked_global_torch_rng(random_state, stream: str, device="cpu"):
     stream : str
         Name of the stream.
     device : str or torch.device, default="cpu"
-        The device the block computes on: an accelerator's global RNG is forked (and
-        seeded) too, besides the CPU's.
+        The device the block computes on: the global RNGs of every device of its type
+        (all of which ``torch.manual_seed`` seeds) are forked too, besides the CPU's.
     """
     import torch
 
     device = torch.device(device)
     seed = torch_generator(random_state, stream).initial_seed()
-    accelerator = device.type != "cpu"
-    with torch.random.fork_rng(devices=[device] if accelerator else [], device_type=device.type if accelerator else "cuda"):
+    if device.type == "cpu":
+        devices, device_type = [], "cuda"
+    else:
+        devices, device_type = list(range(getattr(torch, device.type).device_count())), device.type
+    with torch.random.fork_rng(devices=devices, device_type=device_type):
         torch.manual_seed(seed)
         yield

@@ -106,7 +106,7 @@ def test_the_optuna_pruning_recipe_prunes_a_hopeless_trial():
 
 # mlflow 3.17's tracking store uses a loader strategy that SQLAlchemy 2.1 deprecates.
 @pytest.mark.filterwarnings("ignore:The ``noload`` loader strategy is deprecated")
-def test_the_mlflow_logging_recipe_logs_every_evaluation(tmp_path):
+def test_the_mlflow_logging_recipe_logs_every_evaluation(tmp_path, monkeypatch):
     mlflow = pytest.importorskip("mlflow")
     data = make_sparse_parity(n_bits=6, k=1, n_train=200, n_test=100, random_state=0)
 
@@ -114,7 +114,7 @@ def test_the_mlflow_logging_recipe_logs_every_evaluation(tmp_path):
         for _, row in rows.iterrows():
             mlflow.log_metric(f"{row['split']}_accuracy", row["accuracy"], step=int(row["step"]))
 
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")  # unset after the test
     with mlflow.start_run() as run:
         model = LogisticRegression(max_iter=100, eval_every=25, random_state=0)
         model.fit(data.X_train, data.y_train, eval_set=(data.X_test, data.y_test), callbacks=[log])

@@ -174,10 +174,20 @@ def test_a_callback_that_raises_leaves_the_estimator_unfitted(family):
         clone(estimator).fit(X, y, callbacks=prune)
 
 
-def test_a_warm_started_fit_continues_the_fit_it_follows(family):
+def _three_classes(X, X_test):
+    return np.digitize(X[:, 1], [-0.5, 0.5]), np.digitize(X_test[:, 1], [-0.5, 0.5])
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_a_warm_started_fit_continues_the_fit_it_follows(family, n_classes):
     """fit(4 steps) then fit(4 more) with warm_start records fit(8 steps)'s history and
-    ends in its state: parameters, optimiser state and random streams go on."""
+    ends in its state: parameters, optimiser state and random streams go on (three classes:
+    the GP classifier's sampled softmax likelihood draws in every pass)."""
     _, estimator, _, (X, y, X_test, y_test) = family
+    if n_classes == 3:
+        if is_regressor(estimator):
+            pytest.skip("a regressor has no classes")
+        y, y_test = _three_classes(X, X_test)
     whole = clone(estimator).set_params(max_iter=2 * STEPS).fit(X, y, eval_set=(X_test, y_test))
     model = clone(estimator).set_params(warm_start=True)
     model.fit(X, y, eval_set=(X_test, y_test))
@@ -235,30 +245,68 @@ def test_batched_replicates_match_fits_alone(name, cls):
         np.testing.assert_allclose(member.predict(eval_set[0]), alone.predict(eval_set[0]), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("name, cls", FAMILIES, ids=[name for name, _ in FAMILIES])
-def test_every_tensor_follows_device(name, cls):
-    # With torch's default device set to "meta" (tensors without data, which cannot be mixed with
-    # the CPU's or read), a fit on device="cpu" goes through only if every tensor of the fit, its
-    # generators, minibatches and replicate batches, and its predictions is made on ``device``: the
-    # check that a GPU fit would run on the GPU, on a machine without one. Classifiers use three
-    # classes: the binary GP classifier's likelihood is gpytorch's, which makes a N(0, 1) on the
-    # default device (a CPU scalar on a real GPU run, where it mixes with GPU tensors).
+def _fit_on_meta_default(estimator, X, y, X_test, y_test):
+    """Fit (and continue, and batch) ``estimator`` with torch's default device set to "meta" and
+    check that it records what it records without: a tensor made off ``device`` (on the
+    default) either fails to mix with the CPU's or reads as garbage."""
     from grokbeyond.models import fit_batched
 
+    eval_set = (X_test, y_test)
+    expected = clone(estimator).fit(X, y, eval_set=eval_set)
+    continued_expected = clone(expected).set_params(warm_start=True).fit(X, y, eval_set=eval_set)
+    continued_expected.fit(X, y, eval_set=eval_set)
+    with torch.device("meta"):
+        on_device = clone(estimator).fit(X, y, eval_set=eval_set)
+        predictions = on_device.predict(X_test)
+        continued = clone(estimator).set_params(warm_start=True).fit(X, y, eval_set=eval_set)
+        continued.fit(X, y, eval_set=eval_set)
+        members = [clone(estimator).set_params(random_state=seed) for seed in (0, 1)]
+        batched = fit_batched(members, [(X, y, eval_set)] * 2)
+    pd.testing.assert_frame_equal(on_device.history_, expected.history_)
+    np.testing.assert_array_equal(predictions, expected.predict(X_test))
+    pd.testing.assert_frame_equal(continued.history_, continued_expected.history_)
+    assert batched == [None, None]
+    pd.testing.assert_frame_equal(members[0].history_, expected.history_, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name, cls", FAMILIES, ids=[name for name, _ in FAMILIES])
+def test_every_tensor_follows_device(name, cls):
+    # A fit on device="cpu" with torch's default device set to "meta" (tensors without data)
+    # records what it does without only if every tensor of the fit, its generators, minibatches,
+    # continuation and replicate batches, and its predictions is made on ``device``: the check
+    # that a GPU fit would run on the GPU, on a machine without one. Classifiers use three
+    # classes: the binary GP classifier's likelihood is gpytorch's, which makes a N(0, 1) on the
+    # default device (a CPU scalar on a real GPU run, where it mixes with GPU tensors).
     estimator = _small(cls).set_params(max_iter=3, device=torch.device("cpu"))
     if "batch_size" in estimator.get_params():
         estimator.set_params(batch_size=8)
     X, y, X_test, y_test = _data(estimator)
     if not is_regressor(estimator):
-        y, y_test = np.digitize(X[:, 1], [-0.5, 0.5]), np.digitize(X_test[:, 1], [-0.5, 0.5])
-    expected = clone(estimator).fit(X, y, eval_set=(X_test, y_test))
-    with torch.device("meta"):
-        on_device = clone(estimator).fit(X, y, eval_set=(X_test, y_test))
-        predictions = on_device.predict(X_test)
-        members = [clone(estimator).set_params(random_state=seed) for seed in (0, 1)]
-        batched = fit_batched(members, [(X, y, (X_test, y_test))] * 2)
-    assert torch.empty(0).device.type == "cpu"  # the context is left as it was
-    pd.testing.assert_frame_equal(on_device.history_, expected.history_)
-    np.testing.assert_array_equal(predictions, expected.predict(X_test))
-    assert batched == [None, None]
-    pd.testing.assert_frame_equal(members[0].history_, expected.history_, rtol=1e-5, atol=1e-6)
+        y, y_test = _three_classes(X, X_test)
+    _fit_on_meta_default(estimator, X, y, X_test, y_test)
+
+
+def _optional_paths():
+    from grokbeyond.datasets import make_modular_arithmetic
+    from grokbeyond.models import GPClassifier, LinearRegression, RFMClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    classes = np.digitize(X[:, 1], [-0.5, 0.5])
+    modular = make_modular_arithmetic(p=5, train_fraction=0.6, random_state=0)
+    return {
+        "rfm-modulus": (RFMClassifier(modulus=5, max_iter=2, random_state=0),
+                        (modular.X_train, modular.y_train, modular.X_test, modular.y_test)),
+        "gp-inducing": (GPClassifier(n_inducing=10, max_iter=2, random_state=0),
+                        (X[:30], classes[:30], X[30:], classes[30:])),
+        "linear-weight-init": (LinearRegression(weight_init=[0.1, 0.2, 0.3], max_iter=2, random_state=0),
+                               (X[:30], X[:30, 0], X[30:], X[30:, 0])),
+    }
+
+
+@pytest.mark.parametrize("case", ["rfm-modulus", "gp-inducing", "linear-weight-init"])
+def test_every_tensor_follows_device_in_optional_paths(case):
+    # Paths the families' defaults do not take: the RFM's circulant deviation (modulus), the GP
+    # classifier's inducing-point subset (a randperm), a linear student's given initial weights.
+    estimator, data = _optional_paths()[case]
+    _fit_on_meta_default(estimator, *data)

@@ -118,10 +118,13 @@ def test_multiclass_is_independent_gps_with_a_softmax_likelihood(digits):
     # Recorded lengthscales average the class GPs; one constant mean per class.
     np.testing.assert_allclose(final["lengthscale_3"], clf.lengthscale_[:, 3].mean(), rtol=1e-5)
     assert {f"constant_mean_{c}" for c in range(10)} <= set(clf.history_)
-    # It learns the digits: well above chance (0.1) after 25 steps.
+    # It learns the digits: well above chance (0.1) after 25 steps. The recorded test accuracy and
+    # score are Monte Carlo estimates from num_likelihood_samples = 16 draws shared by every point,
+    # the recorded one from the evaluation stream, score's from the prediction stream: over 30
+    # draws of this fit's final state they spread from 0.73 to 0.91 (median 0.84; 0.90 at 1024
+    # draws; measured 2026-11-22), so they are not compared with each other.
     test = clf.history_[(clf.history_["split"] == "test") & (clf.history_["step"] == 25)].iloc[0]
-    assert test["accuracy"] > 0.7
-    assert clf.score(digits.X_test, digits.y_test) == pytest.approx(test["accuracy"], abs=0.03)
+    assert test["accuracy"] > 0.7 and clf.score(digits.X_test, digits.y_test) > 0.7
 
 
 def test_multiclass_is_seeded(digits):

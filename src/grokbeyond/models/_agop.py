@@ -89,7 +89,7 @@ def circulant_deviation(A: torch.Tensor) -> torch.Tensor:
     p = A.shape[-1]
     if A.shape[-2] != p:
         raise ValueError(f"circulant_deviation needs a square block; got shape {tuple(A.shape[-2:])}.")
-    rows = torch.arange(p)
+    rows = torch.arange(p, device=A.device)
     index = (rows[None, :] + rows[:, None]) % p  # S[ℓ, k] = A[ℓ, (k + ℓ) mod p]
     shifted = A.gather(-1, index.expand(A.shape))
     variance = (shifted - shifted.mean(-2, keepdim=True)).square().sum((-2, -1))

@@ -302,7 +302,7 @@ class TrajectoryEstimator(BaseEstimator):
         """Validate ``X`` for a fitted estimator and return ``method(X)[0]`` as float64 numpy."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype="numeric")
-        X = torch.tensor(X, dtype=self._torch_dtype, device=self._torch_device).unsqueeze(0)
+        X = torch.tensor(X, dtype=self._torch_dtype, device=self._fitted_device).unsqueeze(0)
         with torch.no_grad(), self._fit_context():
             return method(X)[0].cpu().numpy().astype(np.float64)
 
@@ -338,6 +338,9 @@ class TrajectoryEstimator(BaseEstimator):
         if self.dtype not in _DTYPES:
             raise InputError(f"dtype must be 'float32' or 'float64'; got {self.dtype!r}.")
         _check_device(self.device)
+        if self._torch_device.type == "mps" and self.dtype == "float64":
+            raise InputError(f"device={self.device!r}: mps has no float64; set dtype='float32' where the family "
+                             "takes a dtype.")
         self._check_params()
         largest = torch.finfo(self._torch_dtype).max
         for name, value in self.get_params(deep=False).items():

@@ -178,8 +178,12 @@ def _steps(engine, X, y, test, generators, recorder, progress, callbacks=(), war
                         objective.sum().backward()
                 elif record and record_pass and not closed_form and batches.batch_size is None:
                     # The fit's last row from the training pass's own path (no update follows):
-                    # the row a continued fit's first step would compute, bit for bit.
+                    # the row a continued fit's first step computes, bit for bit, with the same
+                    # draws (put back: that step draws them again).
+                    states = [g.get_state() for g in generators]
                     train_terms = engine._terms(X, y, train=True)
+                    for generator, state in zip(generators, states):
+                        generator.set_state(state)
                 if record:
                     first = len(recorder.records)
                     if not _record(engine, recorder, step, train_terms, X, y, test):
@@ -240,6 +244,7 @@ def fit_members(members, data, callbacks=()) -> list[NumericalError | None]:
     with lead._fit_context():
         for member, (X, y, _), (generator, _) in zip(members, data, generators):
             member.n_train_ = X.shape[1]
+            member._fitted_device = X.device  # predictions follow the fit, whatever device is set later
             if warm is not None:
                 member._continue()
                 continue

@@ -11,7 +11,7 @@ from linear_operator.operators import DiagLinearOperator
 from linear_operator.utils.errors import NanError, NotPSDError
 
 from .._validation import check_number
-from .._random import forked_global_torch_rng
+from .._random import forked_global_torch_rng, torch_generator
 from ..exceptions import InputError
 from ._prediction import TrajectoryClassifier
 from ._kl import gaussian_kl
@@ -381,8 +381,8 @@ class GPClassifier(TrajectoryClassifier):
         f, kl = self._latent(X, train=train)
         kl = kl / self.n_train_
         complexity = self.beta * kl
-        if self._multiclass:
-            likelihood = self._sampled_likelihood(f)
+        if self._multiclass:  # the training pass's draws from the training streams, recorded rows' from their own
+            likelihood = self._sampled_likelihood(f, self._replicate_generators if train else self._evaluation_generators)
             data_fit = -likelihood.log_prob(y).mean(0).mean(-1)
             log_predictive = likelihood.probs.mean(0).log()
             terms = self._cross_entropy_terms(log_predictive, y, complexity)
@@ -409,7 +409,7 @@ class GPClassifier(TrajectoryClassifier):
             lengthscale, outputscale = lengthscale.mean(-2), outputscale.mean(-1)
         return {"lengthscale": lengthscale, "outputscale": outputscale, "constant_mean": self.model_.mean_module.constant}
 
-    def _sampled_likelihood(self, f):
+    def _sampled_likelihood(self, f, generators):
         """Multiclass: the softmax likelihood at ``num_likelihood_samples`` reparameterised
         draws of the latent functions, batch shape (S, R, n).
 
@@ -417,17 +417,18 @@ class GPClassifier(TrajectoryClassifier):
         only q's marginals N(μᵢ_c, σ²ᵢ_c) are sampled, not the joint over all points
         (gpytorch's ``expected_log_prob`` default). Every point
         uses the same S × C standard-normal draws (common random numbers), so a point's
-        prediction does not depend on which other points share its batch.
+        prediction does not depend on which other points share its batch. Replicate r's
+        draws come from ``generators[r]``.
         """
         mean, std = f.mean, f.variance.sqrt()
-        n_replicates, _, n_classes = mean.shape
-        noise = torch.randn((self.num_likelihood_samples, n_replicates, 1, n_classes), dtype=mean.dtype, device=mean.device)
+        shape = (self.num_likelihood_samples, 1, mean.shape[-1])
+        noise = torch.stack([torch.randn(shape, generator=g, dtype=mean.dtype, device=mean.device) for g in generators], 1)
         return self.likelihood_(mean + std * noise)
 
     def _predict_proba(self, X):
         f = self.model_(X)
-        if self._multiclass:
-            return self._sampled_likelihood(f).probs.mean(0)
+        if self._multiclass:  # a fresh generator per call: predictions are reproducible and draw nothing global
+            return self._sampled_likelihood(f, [torch_generator(self.random_state, "predict", X.device)]).probs.mean(0)
         p1 = torch.special.ndtr(f.mean / torch.sqrt(1.0 + f.variance))
         return torch.stack([1.0 - p1, p1], dim=-1)
 
