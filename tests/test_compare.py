@@ -27,6 +27,7 @@ def test_every_family_runs_on_the_same_data_and_is_summarised(tmp_path):
     result = compare("sparse_parity", BUILTIN, seeds=[0, 1], dataset_params=SMALL, family_params=TINY,
                      results_dir=tmp_path)
     assert result.table["family"].tolist() == BUILTIN
+    assert list(dict.fromkeys(result.histories["family"])) == BUILTIN  # the figure's rows, in the same order
     assert (result.table["runs"] == 2).all() and (result.table["failed"] == 0).all()
     assert set(result.histories["family"]) == set(BUILTIN)
     # One schema: every family has the core columns, accuracy included.
