@@ -134,7 +134,7 @@ max_iter = 30
 eval_every = 10
 """, """
 [grid]
-"model.lr" = [0.5, 1e12]  # 1e12 runs away in every run of its half: failed runs are done once too
+"model.lr" = [0.5, -1.0]  # -1 fails every run of its half: failed runs are done once too
 """)
 
 

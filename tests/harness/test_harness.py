@@ -1,5 +1,4 @@
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -10,7 +9,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from grokbeyond import load_results
-from grokbeyond.exceptions import InputError
 from grokbeyond.harness import (
     expand_suite,
     finished_run_ids,
@@ -233,25 +231,14 @@ def test_store_round_trip_and_resume(tmp_path):
 
 
 def test_a_failing_run_is_stored_with_its_traceback_and_the_others_finish(tmp_path):
-    text = SUITE.replace('"model.lr" = [0.1, 0.5]', '"model.lr" = [0.1, 1e12]')  # a step that diverges
+    text = SUITE.replace('"model.lr" = [0.1, 0.5]', '"model.lr" = [0.1, -1.0]')
     summary = run_suite(load_suite(write_suite(tmp_path, text=text)), tmp_path / "store", progress=False)
     assert (summary.n_finished, summary.n_failed) == (4, 4)
     _, runs = load_results(tmp_path / "store")
     failed = runs[runs["status"] == "failed"]
-    assert (failed["model.lr"] == 1e12).all()
-    assert failed["error"].str.contains("ran away").all() and failed["traceback"].str.contains("Traceback").all()
+    assert (failed["model.lr"] == -1.0).all()
+    assert failed["error"].str.contains("lr").all() and failed["traceback"].str.contains("Traceback").all()
     assert len(finished_run_ids(tmp_path / "store")) == 4  # failed runs are retried on a rerun
-
-
-@pytest.mark.parametrize("where, old, new", [
-    ("[model]", 'family = "logistic"', 'family = "logistic"\ndevice = "gpu0"'),
-    ("grid 'model.lr'", '"model.lr" = [0.1, 0.5]', '"model.lr" = [0.1, -1.0]'),
-])
-def test_a_bad_model_value_is_refused_before_anything_runs(tmp_path, where, old, new):
-    # A value fit would refuse would fail every run that has it: the suite is refused instead, naming it.
-    assert old in SUITE
-    with pytest.raises(InputError, match=rf"{re.escape(where)}: (device|lr)\b"):
-        load_suite(write_suite(tmp_path, text=SUITE.replace(old, new)))
 
 
 def test_warnings_of_a_run_are_stored_with_it(tmp_path, monkeypatch):

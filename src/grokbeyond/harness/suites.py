@@ -176,25 +176,6 @@ def check_suite(suite: dict, source: str = "suite") -> None:
     if unknown:
         raise InputError(f"{source}: unknown parameter(s) {sorted(unknown)} of model family "
                          f"{suite['model']['family']!r}.")
-    _check_model_values(suite, family, source)
-
-
-def _check_model_values(suite, family, source):
-    """Check the model's settings before anything runs: the [model] table, and each grid value
-    and case with it (one at a time, not every combination), as ``fit`` checks them; a bad value
-    would otherwise fail every run that has it."""
-    base = {k: v for k, v in suite["model"].items() if k != "family"}
-    variants = [("[model]", {})]
-    variants += [(f"grid {key!r}", {key.partition(".")[2]: value})
-                 for key, values in suite["grid"].items() if key.startswith("model.") for value in values]
-    variants += [(f"case {case.get('label', i)!r}", {k.partition(".")[2]: v for k, v in case.items()
-                                                      if k.startswith("model.")})
-                 for i, case in enumerate(suite["cases"])]
-    for where, extra in variants:
-        try:
-            family(**{**base, **extra})._check_base_params()
-        except InputError as err:
-            raise InputError(f"{source}: {where}: {err}") from None
 
 
 def _check_key(key, what):
