@@ -155,7 +155,7 @@ def write_comparison_report(results_dir, *, report_dir=None, suites=None, run_id
     histories = histories[histories["run_id"].isin(runs["run_id"])].merge(
         runs[["run_id", "family", "cell", "seed"]], on="run_id")
     cells = {cell: i for i, cell in enumerate(runs["cell"].unique())}  # the figure's rows in the runs' order
-    histories = histories.sort_values("cell", key=lambda cell: cell.map(cells), kind="stable")
+    histories = histories.sort_values("cell", key=lambda cell: cell.map(cells), kind="stable", ignore_index=True)
     if metric == "accuracy" and "sign_accuracy" in histories:  # regressors on ±1 labels
         histories = histories.assign(accuracy=histories.get("accuracy", pd.Series(index=histories.index))
                                      .fillna(histories["sign_accuracy"]))
