@@ -67,27 +67,20 @@ model.fit(data.X_train, data.y_train, eval_set=eval_set, callbacks=[weight_norms
 stop.stopped_step_, model.n_iter_
 
 # %%
-# The run, its grokking step, and the two groups of weights:
-import matplotlib.pyplot as plt
-
+# The run, its grokking step, and the two groups of weights: the report's
+# :func:`~grokbeyond.report.plot_trajectories` draws any recorded columns in its right
+# panel, the callback's included.
 from grokbeyond import detect_grokking
+from grokbeyond.report import plot_trajectories
 
 result = detect_grokking(model.history_)
-train = model.history_[model.history_["split"] == "train"]
-test = model.history_[model.history_["split"] == "test"]
-
-fig, (ax_acc, ax_norm) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
-ax_acc.plot(train["step"], train["accuracy"], label="train")
-ax_acc.plot(test["step"], test["accuracy"], label="test")
+fig = plot_trajectories(model.history_.assign(seed=0), terms=("signal_norm", "memorisation_norm"),
+                        title=f"{result.phase}, gap {result.gap} steps")
+ax_acc, ax_norm = fig.axes
 ax_acc.axvline(result.t_generalise, color="C1", ls=":", label=f"generalised (step {result.t_generalise})")
 ax_acc.axvline(stop.stopped_step_, color="k", ls="--", label=f"stopped (step {stop.stopped_step_})")
-ax_acc.set(xlabel="optimisation step", ylabel="accuracy", title=f"{result.phase}, gap {result.gap} steps")
-ax_acc.legend(loc="center right")
-ax_norm.plot(train["step"], train["signal_norm"], color="C2", label="signal weights")
-ax_norm.plot(train["step"], train["memorisation_norm"], color="C3", label="memorisation weights")
-ax_norm.set(xlabel="optimisation step", ylabel="norm", yscale="log", title="the callback's columns")
-ax_norm.legend()
-plt.show()
+ax_acc.legend(fontsize=7)
+ax_norm.set(ylabel="weight norm", yscale="log")
 
 # %%
 # Stopping a fit that will not grok

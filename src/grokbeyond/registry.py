@@ -77,6 +77,14 @@ def builtin_references(kind: str) -> list[str]:
     """The ``"module:attribute"`` references of the built-in families (``kind="family"``) or
     datasets (``kind="dataset"``), without importing them.
 
+    Parameters
+    ----------
+    kind : {"family", "dataset"}
+
+    Returns
+    -------
+    list of str
+
     Examples
     --------
     >>> from grokbeyond.registry import builtin_references
@@ -312,6 +320,10 @@ def register_dataset(name: str, function, *, replace: bool = False) -> None:
 def family_names() -> list[str]:
     """Names registered in this process (built-in first, then in registration order).
 
+    Returns
+    -------
+    list of str
+
     Examples
     --------
     >>> from grokbeyond.registry import family_names
@@ -323,6 +335,10 @@ def family_names() -> list[str]:
 
 def dataset_names() -> list[str]:
     """Names registered in this process (built-in first, then in registration order).
+
+    Returns
+    -------
+    list of str
 
     Examples
     --------
@@ -336,6 +352,10 @@ def dataset_names() -> list[str]:
 def all_families() -> list[tuple[str, type]]:
     """Every registered family as ``(name, class)``, like scikit-learn's ``all_estimators``.
 
+    Returns
+    -------
+    list of (str, type) tuples
+
     Examples
     --------
     >>> from grokbeyond.registry import all_families
@@ -347,6 +367,10 @@ def all_families() -> list[tuple[str, type]]:
 
 def all_datasets() -> list[tuple[str, object]]:
     """Every registered dataset as ``(name, function)``, like :func:`all_families`.
+
+    Returns
+    -------
+    list of (str, callable) tuples
 
     Examples
     --------

@@ -274,6 +274,15 @@ def _read_run_file(path: Path, *, stacklevel: int = 3):
 def finished_run_ids(results_dir) -> set[str]:
     """Ids of the runs stored with ``status == "finished"`` (failed runs are retried).
 
+    Parameters
+    ----------
+    results_dir : path-like
+        The store; a missing folder holds no run.
+
+    Returns
+    -------
+    set of str
+
     Raises
     ------
     ValueError

@@ -110,7 +110,22 @@ def load_suite(path, *, quick: bool = False) -> dict:
 
 
 def check_suite(suite: dict, source: str = "suite") -> None:
-    """Raise a ValueError naming what is wrong with a suite dict (see :func:`load_suite`).
+    """Check a suite dict, filling in its empty ``grid`` and ``cases`` (see :func:`load_suite`).
+
+    Parameters
+    ----------
+    suite : dict
+        A suite as :func:`load_suite` reads it from TOML; ``grid`` and ``cases`` are
+        added (empty) when missing.
+    source : str, default="suite"
+        What the messages name (the suite file).
+
+    Raises
+    ------
+    InputError
+        Naming what is wrong: an unknown section or parameter, a missing key, bad seeds,
+        an unknown dataset or family, or a grid or case key that is not
+        ``dataset.PARAM`` / ``model.PARAM``.
 
     Examples
     --------
@@ -245,6 +260,17 @@ def run_id(config: dict) -> str:
     Equal configs (whatever their key order) have equal ids, so a rerun finds the runs
     already stored.
 
+    Parameters
+    ----------
+    config : dict
+        The run's config without its ``run_id`` (JSON-serialisable; other values are
+        written as ``str``).
+
+    Returns
+    -------
+    str
+        16 lowercase hex digits.
+
     Examples
     --------
     >>> from grokbeyond.harness import run_id
@@ -264,6 +290,11 @@ def expand_suite(suite: dict) -> SuiteRuns:
     config is made when it is read, so a grid of millions of runs costs no memory
     until its runs are read (``grokbeyond run --dry-run`` streams them). Each read
     makes a new dict: to edit configs, take ``list(expand_suite(suite))``.
+
+    Parameters
+    ----------
+    suite : dict
+        A suite as :func:`load_suite` returns it.
 
     Returns
     -------

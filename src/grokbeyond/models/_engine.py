@@ -151,7 +151,8 @@ def _steps(engine, X, y, test, generators, recorder, progress, callbacks=(), war
     update = _update_function(optimizer)
     params = [p for group in optimizer.param_groups for p in group["params"]]
     closed_form = engine._closed_form_gradients
-    record_pass = engine._record_training_pass
+    # Whether a recorded step's train row comes from the step's own full-batch training pass.
+    row_from_pass = engine._record_training_pass and not closed_form and batches.batch_size is None
     next_record, position, last = record_at[0], 0, start
     # Closed-form families never build a graph: their whole loop runs without autograd.
     grad_mode = torch.no_grad() if closed_form else contextlib.nullcontext()
@@ -160,8 +161,9 @@ def _steps(engine, X, y, test, generators, recorder, progress, callbacks=(), war
             for step in range(start, end + 1):
                 record = step == next_record
                 train_terms = None
-                if record and callbacks:  # a stop here leaves the step's draws undrawn, for a continuation
-                    drawn = (batches.state, [g.get_state() for g in generators])
+                # The draws of a recorded step where the fit may end (a callback's stop, the last
+                # step's row): put back there, the continuing fit draws them again.
+                drawn = _draws(batches, generators) if record and (callbacks or step == end) else None
                 if step < end:
                     index = next(batches)
                     Xb, yb = (X, y) if index is None else (_take(X, index, rows), _take(y, index, rows))
@@ -170,28 +172,23 @@ def _steps(engine, X, y, test, generators, recorder, progress, callbacks=(), war
                     else:
                         for param in params:
                             param.grad = None
-                        if record and index is None and record_pass:
+                        if record and row_from_pass:
                             train_terms = engine._terms(Xb, yb, train=True)
                             objective = engine._gradient_objective(train_terms)
                         else:
                             objective = engine._objective(Xb, yb)
                         objective.sum().backward()
-                elif record and record_pass and not closed_form and batches.batch_size is None:
-                    # The fit's last row from the training pass's own path (no update follows):
-                    # the row a continued fit's first step computes, bit for bit, with the same
-                    # draws (put back: that step draws them again).
-                    states = [g.get_state() for g in generators]
+                elif record and row_from_pass:
+                    # The last row from the training pass's own path (no update follows): the row
+                    # a continued fit's first step computes, bit for bit.
                     train_terms = engine._terms(X, y, train=True)
-                    for generator, state in zip(generators, states):
-                        generator.set_state(state)
+                    _put_back(batches, generators, drawn)
                 if record:
                     first = len(recorder.records)
                     if not _record(engine, recorder, step, train_terms, X, y, test):
                         break
                     if callbacks and _call_back(engine, recorder, first, callbacks):
-                        batches.order, batches.position = drawn[0]
-                        for generator, saved in zip(generators, drawn[1]):
-                            generator.set_state(saved)
+                        _put_back(batches, generators, drawn)
                         break
                     position += 1
                     next_record = record_at[position] if position < len(record_at) else -1
@@ -210,6 +207,18 @@ def _steps(engine, X, y, test, generators, recorder, progress, callbacks=(), war
         return step, err, None
     state = {"step": step, "bound": recorder.bound, "batches": batches.state, "optimizer": optimizer.state_dict()}
     return step, None, state
+
+
+def _draws(batches, generators):
+    """The minibatch position and the generators' states: what a step is about to draw."""
+    return batches.state, [generator.get_state() for generator in generators]
+
+
+def _put_back(batches, generators, drawn):
+    """Undo a step's draws (:func:`_draws`)."""
+    batches.order, batches.position = drawn[0]
+    for generator, state in zip(generators, drawn[1]):
+        generator.set_state(state)
 
 
 def _failure(engine, step, err):

@@ -75,13 +75,9 @@ class BayesianMLP(TrajectoryClassifier):
         Precision of the parameters and computations.
     eval_every : int, "log" or list of them, default=1
     device : str or torch.device, default="cpu"
-        Where the fit's tensors and random generators live (``"cuda"``, ``"mps"``, ...);
-        see :class:`~grokbeyond.models.TrajectoryEstimator` (GPU runs are untested).
+        Torch device of the fit (``"cuda"``, ...; untested); see ``TrajectoryEstimator``.
     warm_start : bool, default=False
-        When True, ``fit`` continues the last fit (if it too had ``warm_start=True``)
-        for another ``max_iter`` steps instead of starting again, and ``history_`` goes
-        on from step ``n_iter_`` (scikit-learn's convention; see
-        :class:`~grokbeyond.models.TrajectoryEstimator` for what is continued).
+        Continue the last fit for another ``max_iter`` steps; see ``TrajectoryEstimator``.
     random_state : None, int, numpy Generator or RandomState, default=None
         Seed of the initial means, the minibatch order and every weight draw.
     verbose : bool, default=False

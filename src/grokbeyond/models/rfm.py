@@ -129,13 +129,9 @@ class RFMClassifier(TrajectoryClassifier):
     dtype : {"float64", "float32"}, default="float64"
         Precision; an interpolating solve needs float64.
     device : str or torch.device, default="cpu"
-        Where the fit's tensors and random generators live (``"cuda"``, ``"mps"``, ...);
-        see :class:`~grokbeyond.models.TrajectoryEstimator` (GPU runs are untested).
+        Torch device of the fit (``"cuda"``, ...; untested); see ``TrajectoryEstimator``.
     warm_start : bool, default=False
-        When True, ``fit`` continues the last fit (if it too had ``warm_start=True``)
-        for another ``max_iter`` steps instead of starting again, and ``history_`` goes
-        on from step ``n_iter_`` (scikit-learn's convention; see
-        :class:`~grokbeyond.models.TrajectoryEstimator` for what is continued).
+        Continue the last fit for another ``max_iter`` steps; see ``TrajectoryEstimator``.
     random_state : None, int, numpy Generator or RandomState, default=None
         Unused: an RFM is deterministic given its data. Kept for the shared
         interface (a suite's seed varies the data split).

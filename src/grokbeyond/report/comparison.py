@@ -96,6 +96,10 @@ def write_comparison_report(results_dir, *, report_dir=None, suites=None, run_id
                             threshold=0.95, min_delay=10):
     """Write a comparison's table, figure and page from its store (trains nothing).
 
+    Runs that differ in anything but the family and the seed (another dataset setting,
+    concealment or family parameters stored in the same folder) are separate rows and
+    lines, never pooled.
+
     Parameters
     ----------
     results_dir : path-like
@@ -108,10 +112,6 @@ def write_comparison_report(results_dir, *, report_dir=None, suites=None, run_id
         every suite in the store.
     run_ids : sequence of str or None, default=None
         Only these runs (:func:`~grokbeyond.compare` passes those of its suites).
-
-    Runs that differ in anything but the family and the seed (another dataset setting,
-    concealment or family parameters stored in the same folder) are separate rows and
-    lines, never pooled.
     metric : str, default="accuracy"
         The metric compared; a regressor's ``sign_accuracy`` stands in for ``accuracy``.
     threshold, min_delay

@@ -148,6 +148,17 @@ def format_range(values, fmt="{:.3g}", *, sep="–", empty="n/a") -> str:
 def format_ci(low, high, fmt="{:.3g}") -> str:
     """``[low, high]`` formatted, or ``"n/a"`` when either end is missing.
 
+    Parameters
+    ----------
+    low, high : float or None
+        The interval's ends; None or NaN is missing.
+    fmt : str, default="{:.3g}"
+        ``str.format`` template of each end.
+
+    Returns
+    -------
+    str
+
     Examples
     --------
     >>> from grokbeyond.reproduce import format_ci
@@ -164,6 +175,13 @@ def spearman_ci(x, y, confidence_level=0.95):
 
     scipy's bootstrap, 1999 resamples from a seeded generator; a resample that repeats
     one x (or one y) has no rank correlation and is left out, not counted as 0.
+
+    Parameters
+    ----------
+    x, y : array-like of shape (n_pairs,)
+        Paired samples.
+    confidence_level : float, default=0.95
+        Of the interval.
 
     Returns
     -------

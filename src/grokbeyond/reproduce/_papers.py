@@ -187,6 +187,10 @@ class PageContext:
 def available_papers() -> dict[str, Paper]:
     """Every paper folder under :mod:`grokbeyond.reproduce`, by name.
 
+    Returns
+    -------
+    dict of str to Paper
+
     Examples
     --------
     >>> from grokbeyond.reproduce import available_papers
@@ -207,6 +211,15 @@ def available_papers() -> dict[str, Paper]:
 
 def get_paper(name: str) -> Paper:
     """The paper folder ``name``.
+
+    Parameters
+    ----------
+    name : str
+        The paper's name, e.g. ``"miller2023"`` (see :func:`available_papers`).
+
+    Returns
+    -------
+    Paper
 
     Raises
     ------
