@@ -5,7 +5,6 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from grokbeyond.models import (
-    HISTORY_COLUMNS,
     BayesianMLP,
     GPClassifier,
     LinearRegression,
